@@ -1,0 +1,29 @@
+"""API error handling: every failure is a 4xx with DRF's usual body, never a 500."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        # A model-level check (full_clean in a service) reports field errors like a serializer.
+        body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, IntegrityError):
+        # The database refused a row the validators let through: report it as bad input,
+        # but log it, because it means a validator is missing.
+        logger.warning("Database constraint rejected a request: %s", exc)
+        return Response(
+            {"detail": "The request conflicts with stored data or breaks a data rule."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,291 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from accounts.models import User
+from backend.fields import StrictIntegerField
+from backend.serializers import StrictModelSerializer, StrictSerializer
+from recovery.models import (
+    NOTES_MAX_LENGTH,
+    Activity,
+    Character,
+    Clearance,
+    Onset,
+    PainEntry,
+    RedFlag,
+    Region,
+    Workout,
+)
+from recovery.validators import check_record_date
+
+
+class PatientDateMixin:
+    """Validates dated fields against the patient's own calendar (context["patient"])."""
+
+    def _check_date(self, value: dt.date, field: str) -> dt.date:
+        try:
+            check_record_date(value, patient=self.context["patient"], field=field)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict[field]) from None
+        return value
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Activity
+        fields = ["slug", "name", "category"]
+        read_only_fields = fields
+
+
+class PainEntrySerializer(PatientDateMixin, StrictModelSerializer):
+    score = StrictIntegerField(min_value=0, max_value=10)
+    region = serializers.ChoiceField(choices=Region.choices)
+    character = serializers.ChoiceField(choices=Character.choices)
+    onset = serializers.ChoiceField(choices=Onset.choices)
+    red_flags = serializers.MultipleChoiceField(choices=RedFlag.choices, required=False)
+    notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
+
+    class Meta:
+        model = PainEntry
+        fields = [
+            "id",
+            "date",
+            "score",
+            "region",
+            "character",
+            "onset",
+            "red_flags",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_date(self, value: dt.date) -> dt.date:
+        return self._check_date(value, "date")
+
+    def to_representation(self, instance: PainEntry) -> dict:
+        data = super().to_representation(instance)
+        data["red_flags"] = instance.red_flags  # a list in a fixed order, not a set
+        return data
+
+    def validate_red_flags(self, value: set[str]) -> list[str]:
+        return sorted(value)
+
+
+class WorkoutSerializer(PatientDateMixin, StrictModelSerializer):
+    activity = serializers.SlugRelatedField(slug_field="slug", queryset=Activity.objects.all())
+    duration_min = StrictIntegerField(min_value=1, max_value=600)
+    rpe = StrictIntegerField(min_value=0, max_value=10)
+    load_kg = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        min_value=0,
+        max_value=1000,
+        required=False,
+        allow_null=True,
+        coerce_to_string=False,
+    )
+    notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
+
+    class Meta:
+        model = Workout
+        fields = [
+            "id",
+            "date",
+            "activity",
+            "duration_min",
+            "rpe",
+            "load_kg",
+            "notes",
+            "session_load",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "session_load", "created_at", "updated_at"]
+
+    def validate_date(self, value: dt.date) -> dt.date:
+        return self._check_date(value, "date")
+
+
+class ClearanceSerializer(PatientDateMixin, StrictModelSerializer):
+    notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
+
+    class Meta:
+        model = Clearance
+        fields = [
+            "id",
+            "cleared_on",
+            "source",
+            "clinician_name",
+            "therapist",
+            "notes",
+            "created_at",
+        ]
+        read_only_fields = ["id", "source", "therapist", "created_at"]
+
+    def validate_cleared_on(self, value: dt.date) -> dt.date:
+        return self._check_date(value, "cleared_on")
+
+
+class SelfReportedClearanceSerializer(ClearanceSerializer):
+    clinician_name = serializers.CharField(max_length=150)
+
+
+class TherapistClearanceSerializer(ClearanceSerializer):
+    class Meta(ClearanceSerializer.Meta):
+        read_only_fields = [*ClearanceSerializer.Meta.read_only_fields, "clinician_name"]
+
+
+class DateRangeSerializer(StrictSerializer):
+    """The `?from=&to=` filter of list endpoints (both ends included)."""
+
+    def get_fields(self) -> dict:
+        # "from" is a Python keyword, so the fields are declared here instead of as attributes.
+        return {
+            "from": serializers.DateField(required=False),
+            "to": serializers.DateField(required=False),
+        }
+
+    def validate(self, attrs: dict) -> dict:
+        start, end = attrs.get("from"), attrs.get("to")
+        if start and end and start > end:
+            raise serializers.ValidationError({"to": ["Must not be before 'from'."]})
+        return attrs
+
+
+class PatientSummarySerializer(serializers.ModelSerializer):
+    """A linked patient as a therapist's list shows them (from the stored plan summary)."""
+
+    phase = serializers.SerializerMethodField()
+    stage = serializers.SerializerMethodField()
+    escalation_level = serializers.SerializerMethodField()
+    clearance_required = serializers.SerializerMethodField()
+    last_log_date = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "name",
+            "email",
+            "timezone",
+            "phase",
+            "stage",
+            "escalation_level",
+            "clearance_required",
+            "last_log_date",
+        ]
+        read_only_fields = fields
+
+    @staticmethod
+    def _snapshot(user: User):
+        return getattr(user, "plan_snapshot", None)
+
+    def get_phase(self, user: User) -> str:
+        snapshot = self._snapshot(user)
+        return snapshot.phase if snapshot else "active"
+
+    def get_stage(self, user: User) -> int | None:
+        snapshot = self._snapshot(user)
+        return snapshot.stage if snapshot else None
+
+    def get_escalation_level(self, user: User) -> str:
+        snapshot = self._snapshot(user)
+        return snapshot.escalation_level if snapshot else "none"
+
+    def get_clearance_required(self, user: User) -> bool:
+        snapshot = self._snapshot(user)
+        return snapshot.clearance_required if snapshot else False
+
+    def get_last_log_date(self, user: User) -> dt.date | None:
+        snapshot = self._snapshot(user)
+        return snapshot.last_log_date if snapshot else None
+
+
+class RuleItemSerializer(serializers.Serializer):
+    rule = serializers.CharField(help_text="A rule ID from the recovery guidelines.")
+    text = serializers.CharField()
+
+
+class EpisodeSerializer(serializers.Serializer):
+    start = serializers.DateField()
+    trigger_rule = serializers.CharField()
+    trigger_categories = serializers.ListField(child=serializers.CharField())
+    flare_count = serializers.IntegerField()
+
+
+class PlanOverrideSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.FloatField()
+    default = serializers.FloatField()
+
+
+class PlanSerializer(serializers.Serializer):
+    """A plan from the engine (a dataclass, read-only)."""
+
+    date = serializers.DateField()
+    phase = serializers.CharField()
+    stage = serializers.IntegerField(allow_null=True)
+    day_in_phase = serializers.IntegerField(allow_null=True)
+    day_in_stage = serializers.IntegerField(allow_null=True)
+    episode = EpisodeSerializer(allow_null=True)
+    allowed_categories = serializers.ListField(child=serializers.CharField())
+    max_rpe = serializers.IntegerField(allow_null=True)
+    weekly_load_cap = serializers.FloatField(allow_null=True)
+    acute_load = serializers.FloatField(allow_null=True)
+    chronic_load = serializers.FloatField(allow_null=True)
+    acwr = serializers.FloatField(allow_null=True)
+    escalation_level = serializers.CharField()
+    clearance_required = serializers.BooleanField()
+    last_log_date = serializers.DateField(allow_null=True)
+    advice = RuleItemSerializer(many=True)
+    reasons = RuleItemSerializer(many=True)
+    overrides = PlanOverrideSerializer(many=True)
+
+
+class PlanQuerySerializer(serializers.Serializer):
+    date = serializers.DateField(required=False)
+
+    def validate_date(self, value: dt.date) -> dt.date:
+        today = self.context["patient"].local_today()
+        if value > today:
+            raise serializers.ValidationError(f"Must not be after today ({today.isoformat()}).")
+        return value
+
+
+class PatientDetailSerializer(PatientSummarySerializer):
+    plan = serializers.SerializerMethodField()
+
+    class Meta(PatientSummarySerializer.Meta):
+        fields = [*PatientSummarySerializer.Meta.fields, "plan"]
+        read_only_fields = fields
+
+    def get_plan(self, user: User) -> dict:
+        return PlanSerializer(self.context["plan"]).data
+
+
+class EscalationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient = serializers.IntegerField(source="patient_id")
+    patient_name = serializers.CharField(source="patient.name")
+    rule = serializers.CharField()
+    level = serializers.CharField()
+    anchor = serializers.CharField()
+    anchor_date = serializers.DateField()
+    raised_on = serializers.DateField()
+    raised_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)
+
+
+class OverrideSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.FloatField()
+    default = serializers.FloatField()
+    minimum = serializers.FloatField()
+    maximum = serializers.FloatField()
+    set_by = serializers.CharField(allow_null=True)
+    set_at = serializers.DateTimeField(allow_null=True)

@@ -1,0 +1,109 @@
+"""Reads shared by views, services and jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from recovery.engine import Guideline, Plan, evaluate, guideline_with_overrides
+from recovery.engine.inputs import Clearance as ClearanceInput
+from recovery.engine.inputs import History
+from recovery.engine.inputs import PainEntry as PainEntryInput
+from recovery.engine.inputs import Workout as WorkoutInput
+from recovery.models import (
+    Clearance,
+    Escalation,
+    GuidelineOverride,
+    PainEntry,
+    RedFlag,
+    Workout,
+)
+
+_PAIN_COLUMNS = ("patient_id", "id", "date", "score", "region", "character", "onset")
+_RED_FLAG_COLUMNS = tuple(RedFlag.values)
+
+
+def patient_histories(patient_ids: Iterable[int]) -> dict[int, History]:
+    """The engine's input for each patient, in three queries whatever the number of patients.
+
+    Only the columns the engine reads are loaded (no notes, no model instances).
+    """
+    ids = list(patient_ids)
+    pains: dict[int, list[PainEntryInput]] = defaultdict(list)
+    workouts: dict[int, list[WorkoutInput]] = defaultdict(list)
+    clearances: dict[int, list[ClearanceInput]] = defaultdict(list)
+
+    pain_rows = PainEntry.objects.filter(patient_id__in=ids).values_list(
+        *_PAIN_COLUMNS, *_RED_FLAG_COLUMNS, "created_at"
+    )
+    for row in pain_rows:
+        patient_id, entry_id, date, score, region, character, onset = row[:7]
+        flags = frozenset(
+            flag for flag, is_set in zip(_RED_FLAG_COLUMNS, row[7:-1], strict=True) if is_set
+        )
+        pains[patient_id].append(
+            PainEntryInput(entry_id, date, score, region, character, onset, flags, row[-1])
+        )
+
+    workout_rows = Workout.objects.filter(patient_id__in=ids).values_list(
+        "patient_id", "id", "date", "activity_id", "activity__category", "duration_min", "rpe",
+        "created_at",
+    )  # fmt: skip
+    for patient_id, *fields in workout_rows:
+        workouts[patient_id].append(WorkoutInput(*fields))
+
+    clearance_rows = Clearance.objects.filter(patient_id__in=ids).values_list(
+        "patient_id", "id", "cleared_on", "created_at"
+    )
+    for patient_id, *fields in clearance_rows:
+        clearances[patient_id].append(ClearanceInput(*fields))
+
+    return {
+        patient_id: History(
+            pain_entries=tuple(pains[patient_id]),
+            workouts=tuple(workouts[patient_id]),
+            clearances=tuple(clearances[patient_id]),
+        )
+        for patient_id in ids
+    }
+
+
+def patient_guidelines(patient_ids: Iterable[int]) -> dict[int, Guideline]:
+    """Each patient's guideline: the defaults with their therapist's overrides applied."""
+    ids = list(patient_ids)
+    overrides: dict[int, dict[str, float]] = defaultdict(dict)
+    for patient_id, name, value in GuidelineOverride.objects.filter(patient_id__in=ids).values_list(
+        "patient_id", "name", "value"
+    ):
+        overrides[patient_id][name] = value
+    return {
+        patient_id: guideline_with_overrides(overrides[patient_id])
+        if overrides[patient_id]
+        else Guideline()
+        for patient_id in ids
+    }
+
+
+def plan_for(*, patient: User, on_date: dt.date) -> Plan:
+    """The plan on any date, replayed from the history (nothing is stored)."""
+    history = patient_histories([patient.id])[patient.id]
+    guideline = patient_guidelines([patient.id])[patient.id]
+    return evaluate(history, on_date, guideline)
+
+
+def overrides_of(*, patient: User) -> QuerySet[GuidelineOverride]:
+    return GuidelineOverride.objects.filter(patient=patient).select_related("set_by")
+
+
+def escalations_visible_to(*, user: User) -> QuerySet[Escalation]:
+    """A patient's own escalations; for a therapist, those of every linked patient."""
+    if user.is_therapist:
+        return Escalation.objects.filter(
+            patient__therapist_links__therapist=user,
+            patient__therapist_links__ended_at__isnull=True,
+        ).select_related("patient")
+    return Escalation.objects.filter(patient=user).select_related("patient")

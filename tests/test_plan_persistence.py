@@ -1,0 +1,234 @@
+"""Every write re-evaluates the patient in the same transaction: snapshot and escalations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from recovery import services
+from recovery.models import Activity, Escalation, PainEntry, PlanSnapshot
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def log_pain(client, day: dt.date, score: int, **fields) -> dict:
+    body = {
+        "date": day.isoformat(),
+        "score": score,
+        "region": "lower_back",
+        "character": fields.pop("character", "ache"),
+        "onset": fields.pop("onset", "unrelated"),
+        "red_flags": fields.pop("red_flags", []),
+        **fields,
+    }
+    response = client.post("/api/v1/pain-logs/", body, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_acute_onset_puts_patient_in_rest_and_records_one_escalation(
+    patient, patient_client, today
+):
+    log_pain(patient_client, today, 8, character="sharp", onset="during_exercise")
+
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.phase, snapshot.stage, snapshot.escalation_level) == (
+        "rest",
+        None,
+        "see_doctor",
+    )
+    assert snapshot.episode_start == today
+    assert snapshot.last_log_date == today
+    rows = list(
+        Escalation.objects.filter(patient=patient).values_list("rule", "level", "anchor_date")
+    )
+    assert rows == [("ACUTE_ONSET", "see_doctor", today)]
+
+    plan = patient_client.get("/api/v1/plan/").json()
+    assert (plan["phase"], plan["day_in_phase"], plan["max_rpe"]) == ("rest", 1, 3)
+    assert "ACUTE_ONSET" in {item["rule"] for item in plan["reasons"]}
+    assert "COLD_FIRST_48H" in {item["rule"] for item in plan["advice"]}
+
+
+def test_red_flag_moves_to_medical_review_anchored_on_the_entry(patient, patient_client, today):
+    entry = log_pain(patient_client, today, 5, red_flags=["bowel_bladder"])
+
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.phase, snapshot.escalation_level, snapshot.clearance_required) == (
+        "medical_review",
+        "emergency",
+        True,
+    )
+    escalation = Escalation.objects.get(patient=patient, rule="RED_FLAG_EMERGENCY")
+    assert escalation.anchor == f"entry:{entry['id']}"
+    assert escalation.open_when_recorded is True
+
+
+def test_saving_again_never_duplicates_an_escalation(patient, patient_client, today):
+    log_pain(patient_client, today, 5, red_flags=["night_pain"])
+    log_pain(patient_client, today, 2)  # another save re-evaluates the same history
+    services.plan_refresh(patient=patient)
+
+    assert list(Escalation.objects.filter(patient=patient).values_list("rule", flat=True)) == [
+        "RED_FLAG_URGENT"
+    ]
+
+
+def test_database_refuses_a_second_escalation_for_the_same_anchor(patient, today):
+    fields = {"patient": patient, "rule": "PERSIST_3D", "level": "attention", "anchor": "date:x"}
+    Escalation.objects.create(**fields, anchor_date=today, raised_on=today)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Escalation.objects.create(**fields, anchor_date=today, raised_on=today)
+
+
+def test_editing_a_past_entry_re_evaluates_and_keeps_raised_escalations(
+    patient, patient_client, today
+):
+    entry = log_pain(
+        patient_client, today - dt.timedelta(days=1), 8, character="sharp", onset="during_exercise"
+    )
+    assert PlanSnapshot.objects.get(patient=patient).phase == "rest"
+
+    response = patient_client.patch(
+        f"/api/v1/pain-logs/{entry['id']}/", {"score": 2, "character": "ache"}, format="json"
+    )
+    assert response.status_code == 200
+    assert PlanSnapshot.objects.get(patient=patient).phase == "active"
+    # The escalation already raised stays on record.
+    assert Escalation.objects.filter(patient=patient, rule="ACUTE_ONSET").count() == 1
+
+    assert patient_client.delete(f"/api/v1/pain-logs/{entry['id']}/").status_code == 204
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.phase, snapshot.last_log_date) == ("active", None)
+    assert Escalation.objects.filter(patient=patient, rule="ACUTE_ONSET").count() == 1
+
+
+def test_a_failed_re_evaluation_stores_nothing(patient, today, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine failure")
+
+    monkeypatch.setattr(services, "evaluate", broken)
+    with pytest.raises(RuntimeError):
+        services.pain_entry_create(
+            patient=patient,
+            date=today,
+            score=8,
+            region="neck",
+            character="sharp",
+            onset="during_exercise",
+        )
+    assert PainEntry.objects.filter(patient=patient).count() == 0
+
+
+def test_workouts_feed_the_plan_loads(patient, patient_client, today):
+    for days_ago in (2, 1, 0):
+        response = patient_client.post(
+            "/api/v1/workouts/",
+            {"date": (today - dt.timedelta(days=days_ago)).isoformat(), "activity": "running",
+             "duration_min": 30, "rpe": 6},
+            format="json",
+        )  # fmt: skip
+        assert response.status_code == 201, response.json()
+    plan = patient_client.get("/api/v1/plan/").json()
+    assert plan["acwr"] is not None
+    assert plan["acute_load"] > 0
+    assert Activity.objects.get(slug="running").category == "high_impact"
+
+
+def test_plan_for_a_past_date_replays_the_history(patient, patient_client, today):
+    three_days_ago = today - dt.timedelta(days=3)
+    log_pain(patient_client, three_days_ago, 8, character="sharp", onset="during_exercise")
+
+    then = patient_client.get(f"/api/v1/plan/?date={three_days_ago.isoformat()}").json()
+    before = patient_client.get(
+        f"/api/v1/plan/?date={(three_days_ago - dt.timedelta(days=1)).isoformat()}"
+    ).json()
+    now = patient_client.get("/api/v1/plan/").json()
+
+    assert (then["phase"], then["day_in_phase"]) == ("rest", 1)
+    assert (before["phase"], before["day_in_phase"]) == ("active", None)
+    assert (now["phase"], now["day_in_phase"]) == ("rest", 4)
+    assert "HEAT_OR_COLD" in {item["rule"] for item in now["advice"]}
+
+
+def test_therapist_clearance_returns_patient_from_medical_review(patient, therapist, today):
+    patient_client = client_for(patient)
+    log_pain(patient_client, today, 4, red_flags=["leg_weakness"])
+    assert PlanSnapshot.objects.get(patient=patient).phase == "medical_review"
+
+    response = client_for(therapist).post(
+        f"/api/v1/patients/{patient.id}/clearances/",
+        {"cleared_on": today.isoformat()},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["source"] == "therapist"
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.phase, snapshot.stage, snapshot.clearance_required) == ("return", 1, False)
+
+
+def test_self_reported_clearance_names_the_clinician(patient, patient_client, today):
+    log_pain(patient_client, today, 4, red_flags=["leg_numbness"])
+    response = patient_client.post(
+        "/api/v1/clearances/",
+        {"cleared_on": today.isoformat(), "clinician_name": "Dr Rao"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert (response.json()["source"], response.json()["clinician_name"]) == ("self", "Dr Rao")
+    assert PlanSnapshot.objects.get(patient=patient).phase == "return"
+
+
+def test_patients_list_shows_each_patients_stored_plan(patient, therapist, therapist_client, today):
+    log_pain(client_for(patient), today, 8, character="sharp", onset="during_exercise")
+    rows = therapist_client.get("/api/v1/patients/").json()["results"]
+    assert [
+        (row["id"], row["phase"], row["stage"], row["escalation_level"], row["last_log_date"])
+        for row in rows
+    ] == [(patient.id, "rest", None, "see_doctor", today.isoformat())]
+    detail = therapist_client.get(f"/api/v1/patients/{patient.id}/").json()
+    assert detail["plan"]["phase"] == "rest"
+    assert detail["plan"]["episode"]["trigger_rule"] == "ACUTE_ONSET"
+
+
+def test_acknowledging_is_per_therapist(patient, therapist, other_therapist, today):
+    from accounts.models import CareLink
+
+    CareLink.objects.create(therapist=other_therapist, patient=patient)
+    log_pain(client_for(patient), today, 5, red_flags=["night_pain"])
+    escalation = Escalation.objects.get(patient=patient)
+
+    response = client_for(therapist).post(f"/api/v1/escalations/{escalation.id}/acknowledge/")
+    assert response.status_code == 200
+    assert response.json()["acknowledged_at"] is not None
+
+    theirs = client_for(other_therapist).get("/api/v1/escalations/").json()["results"]
+    assert [row["acknowledged_at"] for row in theirs] == [None]
+    mine = client_for(therapist).get("/api/v1/escalations/").json()["results"]
+    assert mine[0]["acknowledged_at"] is not None
+    seen_by_patient = client_for(patient).get("/api/v1/escalations/").json()["results"]
+    assert seen_by_patient[0]["acknowledged_at"] == mine[0]["acknowledged_at"]
+
+
+def test_overrides_change_the_plan_and_record_who_set_them(
+    patient, therapist, therapist_client, today
+):
+    response = therapist_client.patch(
+        f"/api/v1/patients/{patient.id}/overrides/", {"rest_min_days": 5}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    row = next(item for item in response.json() if item["name"] == "rest_min_days")
+    assert (row["value"], row["default"], row["set_by"]) == (5, 7, str(therapist))
+    assert row["set_at"] is not None
+
+    plan = therapist_client.get(f"/api/v1/patients/{patient.id}/plan/").json()
+    assert {"name": "rest_min_days", "value": 5, "default": 7} in plan["overrides"]
+
+    response = therapist_client.patch(
+        f"/api/v1/patients/{patient.id}/overrides/", {"rest_min_days": None}, format="json"
+    )
+    assert response.status_code == 200
+    assert therapist_client.get(f"/api/v1/patients/{patient.id}/plan/").json()["overrides"] == []

@@ -1,0 +1,95 @@
+"""The sweep: re-evaluates, records what only it may raise, idempotently and in batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from recovery import jobs, services
+from recovery.models import Escalation, PainEntry, PlanSnapshot
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def add_pain(patient: User, day: dt.date, score: int, **fields) -> PainEntry:
+    return services.pain_entry_create(
+        patient=patient,
+        date=day,
+        score=score,
+        region="lower_back",
+        character=fields.get("character", "ache"),
+        onset=fields.get("onset", "unrelated"),
+        red_flags=fields.get("red_flags", ()),
+    )
+
+
+def rules_of(patient: User) -> list[str]:
+    return sorted(Escalation.objects.filter(patient=patient).values_list("rule", flat=True))
+
+
+def run_jobs() -> str:
+    out = io.StringIO()
+    call_command("run_jobs", stdout=out)
+    return out.getvalue()
+
+
+def test_missed_logs_escalation_is_raised_by_the_sweep_not_by_a_save(patient, today):
+    episode_start = today - dt.timedelta(days=9)
+    add_pain(patient, episode_start, 8, character="sharp", onset="during_exercise")
+    add_pain(patient, today - dt.timedelta(days=7), 3)  # last logged day: D-7
+    assert "MISSED_LOGS" not in rules_of(patient)
+
+    output = run_jobs()
+
+    assert "1 patients" in output
+    missed = Escalation.objects.get(patient=patient, rule="MISSED_LOGS")
+    assert (missed.level, missed.anchor_date) == ("attention", today - dt.timedelta(days=7))
+
+
+def test_running_the_sweep_twice_records_nothing_new(patient, today):
+    add_pain(patient, today - dt.timedelta(days=20), 8, character="sharp", onset="during_exercise")
+    first = jobs.sweep()
+    rows_after_first = rules_of(patient)
+    second = jobs.sweep()
+
+    assert first.escalations >= 1
+    assert second.escalations == 0
+    assert rules_of(patient) == rows_after_first
+    # A 20-day-old rest with no exit and no entries since: REST_MAX is raised by the sweep.
+    assert "REST_MAX" in rows_after_first
+    assert PlanSnapshot.objects.get(patient=patient).phase == "medical_review"
+
+
+def test_backdated_history_gets_its_escalations_after_the_next_sweep(patient, today):
+    # Four ache-4 days with the saves recorded out of order still form one streak.
+    for days_ago in (0, 3, 1, 2):
+        add_pain(patient, today - dt.timedelta(days=days_ago), 4)
+    jobs.sweep()
+    persist = Escalation.objects.get(patient=patient, rule="PERSIST_3D")
+    assert persist.anchor_date == today - dt.timedelta(days=3)
+
+
+def test_patients_with_nothing_recent_and_no_episode_are_not_swept(patient, other_patient, today):
+    add_pain(patient, today, 1)
+    assert jobs.sweep_candidate_ids(now=dt.datetime.now(dt.UTC)) == [patient.id]
+
+
+def test_sweep_queries_grow_with_batches_not_patients(today):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def sweep_queries(count: int) -> int:
+        PainEntry.objects.all().delete()
+        patients = [make_user(f"p{count}-{index}@example.test") for index in range(count)]
+        for patient in patients:
+            add_pain(patient, today, 4)
+        with CaptureQueriesContext(connection) as captured:
+            jobs.sweep(batch_size=50)
+        return len(captured.captured_queries)
+
+    assert sweep_queries(3) == sweep_queries(12)
