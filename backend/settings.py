@@ -17,6 +17,8 @@ from backend.env import env_bool, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("REBOUND_VAR_DIR") or BASE_DIR / "var")
+for _folder in ("mail", "static"):
+    (VAR_DIR / _folder).mkdir(parents=True, exist_ok=True)
 
 # --- Core -----------------------------------------------------------------------------
 DEBUG = env_bool("DJANGO_DEBUG", default=True)

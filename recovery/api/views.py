@@ -179,7 +179,7 @@ class EscalationListView(generics.ListAPIView):
 
     def get_queryset(self) -> QuerySet:
         user = self.request.user
-        queryset = selectors.escalations_visible_to(user=user)
+        queryset = selectors.escalations_visible_to(user=user).order_by("-raised_at", "-id")
         if user.is_therapist:
             own = EscalationAcknowledgement.objects.filter(
                 escalation=OuterRef("pk"), therapist=user
