@@ -23,6 +23,9 @@ from recovery.models import (
 class RefreshPlanOnSaveMixin:
     """Saving or deleting a row re-evaluates its patient's plan in the same transaction."""
 
+    # The recorded order is what the engine replays within a day; staff must not rewrite it.
+    readonly_fields = ("created_at", "updated_at")
+
     def save_model(self, request, obj, form, change) -> None:
         with transaction.atomic():
             services.lock_patients([obj.patient_id])
@@ -108,6 +111,7 @@ class GuidelineOverrideForm(forms.ModelForm):
 @admin.register(GuidelineOverride)
 class GuidelineOverrideAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
     form = GuidelineOverrideForm
+    readonly_fields = ("set_by", "set_at")
     list_display = ["patient", "name", "value", "set_by", "set_at"]
     list_filter = ["name"]
     search_fields = ["patient__email", "patient__name"]

@@ -1,0 +1,116 @@
+"""The admin for clinic staff: every page loads, and edits go through the plan refresh."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from recovery import services
+from recovery.models import (
+    Activity,
+    Escalation,
+    GuidelineOverride,
+    PainEntry,
+    PlanSnapshot,
+    Workout,
+)
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [
+    "accounts/user",
+    "accounts/carelink",
+    "accounts/invitation",
+    "recovery/activity",
+    "recovery/painentry",
+    "recovery/workout",
+    "recovery/clearance",
+    "recovery/guidelineoverride",
+    "recovery/plansnapshot",
+    "recovery/escalation",
+]
+
+
+@pytest.fixture
+def staff_client(client, db):
+    staff = make_user("staff@clinic.test", role=Role.THERAPIST)
+    staff.is_staff = staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def history(patient, today):
+    services.pain_entry_create(
+        patient=patient, date=today, score=5, region="neck", character="ache", onset="unrelated",
+        red_flags=["night_pain"],
+    )  # fmt: skip
+    services.workout_create(
+        patient=patient,
+        date=today,
+        activity=Activity.objects.get(slug="walking"),
+        duration_min=30,
+        rpe=3,
+    )
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_admin_list_and_search_loads(staff_client, history, model):
+    url = reverse(f"admin:{model.replace('/', '_')}_changelist")
+    assert staff_client.get(url).status_code == 200
+    assert staff_client.get(url, {"q": "alice"}).status_code == 200
+
+
+def test_escalation_detail_shows_who_acknowledged(staff_client, history, patient):
+    escalation = Escalation.objects.get(patient=patient)
+    response = staff_client.get(reverse("admin:recovery_escalation_change", args=[escalation.pk]))
+    assert response.status_code == 200
+    assert "RED_FLAG_URGENT" in response.content.decode()
+
+
+def test_editing_a_pain_entry_in_the_admin_re_evaluates_the_plan(
+    staff_client, history, patient, today
+):
+    entry = PainEntry.objects.get(patient=patient)
+    assert PlanSnapshot.objects.get(patient=patient).phase == "medical_review"
+    form = {
+        "patient": patient.pk, "date": (today - dt.timedelta(days=1)).isoformat(), "score": 2,
+        "region": "neck", "character": "ache", "onset": "unrelated", "notes": "",
+    }  # fmt: skip
+    response = staff_client.post(reverse("admin:recovery_painentry_change", args=[entry.pk]), form)
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.score, entry.night_pain) == (2, False)
+    assert PlanSnapshot.objects.get(patient=patient).phase == "active"
+
+
+def test_admin_override_out_of_bounds_is_refused(staff_client, patient):
+    url = reverse("admin:recovery_guidelineoverride_add")
+    response = staff_client.post(url, {"patient": patient.pk, "name": "stage_days", "value": 40})
+    assert response.status_code == 200  # the form again, with the error
+    assert "between 7 and 28" in response.content.decode()
+    assert not GuidelineOverride.objects.exists()
+
+
+def test_admin_override_records_who_set_it(staff_client, patient):
+    url = reverse("admin:recovery_guidelineoverride_add")
+    response = staff_client.post(url, {"patient": patient.pk, "name": "stage_days", "value": 10})
+    assert response.status_code == 302
+    override = GuidelineOverride.objects.get(patient=patient)
+    assert (override.value, override.set_by.email) == (10, "staff@clinic.test")
+
+
+def test_deleting_workouts_in_bulk_re_evaluates(staff_client, history, patient):
+    workout = Workout.objects.get(patient=patient)
+    url = reverse("admin:recovery_workout_changelist")
+    response = staff_client.post(
+        url, {"action": "delete_selected", "_selected_action": [workout.pk], "post": "yes"}
+    )
+    assert response.status_code == 302
+    assert not Workout.objects.filter(patient=patient).exists()
+    assert PlanSnapshot.objects.get(patient=patient).phase == "medical_review"
