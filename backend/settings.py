@@ -129,7 +129,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE = {
+    # The sweep records what only it may raise (MISSED_LOGS, REST_MAX) and anything a save
+    # missed; it is idempotent, so a frequent schedule costs queries, never duplicates.
+    "sweep-escalations": {"task": "recovery.tasks.sweep_escalations", "schedule": 15 * 60},
+}
 
 # --- Email ----------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
