@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -24,6 +24,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         logger.warning("Database constraint rejected a request: %s", exc)
         return Response(
             {"detail": "The request conflicts with stored data or breaks a data rule."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DataError):
+        # A value the database cannot hold at all (validators should catch it first).
+        logger.warning("Database refused a value: %s", exc)
+        return Response(
+            {"detail": "A value in the request cannot be stored."},
             status=status.HTTP_400_BAD_REQUEST,
         )
     return drf_exception_handler(exc, context)

@@ -53,6 +53,10 @@ class TokenView(APIView):
     authentication_classes: list = []
     throttle_scope = "auth"
 
+    def get_authenticate_header(self, request: Request) -> str:
+        # Wrong credentials answer 401 (with the scheme to use), not 403.
+        return "Token"
+
     @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer})
     def post(self, request: Request) -> Response:
         data = TokenRequestSerializer(data=request.data)

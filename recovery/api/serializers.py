@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
@@ -21,6 +22,8 @@ from recovery.models import (
 )
 from recovery.validators import check_record_date
 
+SLUG_PATTERN = re.compile(r"[a-z0-9_]{1,40}")
+
 
 class PatientDateMixin:
     """Validates dated fields against the patient's own calendar (context["patient"])."""
@@ -31,6 +34,19 @@ class PatientDateMixin:
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict[field]) from None
         return value
+
+
+class ActivitySlugField(serializers.SlugRelatedField):
+    """An activity by slug. A value that cannot be a slug is refused before any query
+    (PostgreSQL rejects some characters, such as NUL, in the query itself)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(slug_field="slug", queryset=Activity.objects.all(), **kwargs)
+
+    def to_internal_value(self, data: object) -> Activity:
+        if not isinstance(data, str) or not SLUG_PATTERN.fullmatch(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:50])
+        return super().to_internal_value(data)
 
 
 class ActivitySerializer(serializers.ModelSerializer):
@@ -45,7 +61,9 @@ class PainEntrySerializer(PatientDateMixin, StrictModelSerializer):
     region = serializers.ChoiceField(choices=Region.choices)
     character = serializers.ChoiceField(choices=Character.choices)
     onset = serializers.ChoiceField(choices=Onset.choices)
-    red_flags = serializers.MultipleChoiceField(choices=RedFlag.choices, required=False)
+    red_flags = serializers.ListField(
+        child=serializers.ChoiceField(choices=RedFlag.choices), required=False, max_length=20
+    )
     notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
 
     class Meta:
@@ -72,12 +90,12 @@ class PainEntrySerializer(PatientDateMixin, StrictModelSerializer):
         data["red_flags"] = instance.red_flags  # a list in a fixed order, not a set
         return data
 
-    def validate_red_flags(self, value: set[str]) -> list[str]:
-        return sorted(value)
+    def validate_red_flags(self, value: list[str]) -> list[str]:
+        return sorted(set(value))
 
 
 class WorkoutSerializer(PatientDateMixin, StrictModelSerializer):
-    activity = serializers.SlugRelatedField(slug_field="slug", queryset=Activity.objects.all())
+    activity = ActivitySlugField()
     duration_min = StrictIntegerField(min_value=1, max_value=600)
     rpe = StrictIntegerField(min_value=0, max_value=10)
     load_kg = serializers.DecimalField(

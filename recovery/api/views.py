@@ -124,7 +124,7 @@ class WorkoutListView(OwnRecordsMixin, generics.ListCreateAPIView):
     serializer_class = WorkoutSerializer
 
     def get_queryset(self) -> QuerySet:
-        return filter_date_range(super().get_queryset(), self.request)
+        return filter_date_range(super().get_queryset().select_related("activity"), self.request)
 
     def perform_create(self, serializer: WorkoutSerializer) -> None:
         serializer.instance = services.workout_create(
@@ -250,7 +250,7 @@ class PatientWorkoutListView(LinkedPatientMixin, generics.ListAPIView):
     serializer_class = WorkoutSerializer
 
     def get_queryset(self) -> QuerySet:
-        workouts = Workout.objects.filter(patient=self.get_patient())
+        workouts = Workout.objects.filter(patient=self.get_patient()).select_related("activity")
         return filter_date_range(workouts, self.request)
 
 

@@ -1,0 +1,314 @@
+"""Patient-facing sentences. Plain words, one idea each; numbers come from the guideline so an
+overridden value is the one the patient reads, and named as the therapist's choice."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from recovery.engine.guideline import DEFAULT_GUIDELINE, Guideline
+from recovery.engine.inputs import CATEGORY_NAMES
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+_OVERRIDE_WORDING = {
+    "rest_min_days": ("your minimum rest after an injury", "{:d} days"),
+    "rest_after_flare_days": ("your minimum rest after a flare-up", "{:d} days"),
+    "rest_max_days": ("your longest rest before a doctor's review", "{:d} days"),
+    "stage_days": ("the length of each return stage", "{:d} days"),
+    "weekly_increase": ("your weekly load increase", "{:.0%}"),
+    "flare_min": ("the score that counts as a flare-up", "{:d}"),
+    "pain_day_min": ("the score that counts as a pain day", "{:d}"),
+    "improved_max": ("the score that counts as improved", "{:d} or lower"),
+}
+
+
+def when(day: int) -> str:
+    """A date as a patient reads it: "3 March 2025"."""
+    d = date.fromordinal(day)
+    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def note(g: Guideline, *names: str) -> str:
+    """ " Your therapist set …" for each of `names` that differs from its default, else ""."""
+    parts = []
+    for name in names:
+        value, default = getattr(g, name), getattr(DEFAULT_GUIDELINE, name)
+        if value == default:
+            continue
+        label, unit = _OVERRIDE_WORDING.get(name, (name.replace("_", " "), "{}"))
+        try:
+            shown, usual = unit.format(value), unit.format(default)
+        except ValueError:
+            shown, usual = str(value), str(default)
+        parts.append(f" Your therapist set {label} to {shown} (usually {usual}).")
+    return "".join(parts)
+
+
+def categories(slugs: tuple[str, ...]) -> str:
+    names = [CATEGORY_NAMES.get(slug, slug) for slug in slugs]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# --- emergencies and doctors -------------------------------------------------------------------
+
+EMERGENCY_ADVICE = (
+    "Seek emergency care now: call emergency services (911, 112 or 999) or have someone take "
+    "you to the nearest emergency department. Do not drive yourself, and do not exercise."
+)
+URGENT_ADVICE = (
+    "See a doctor within 48 hours about the symptoms you reported. If you lose control of your "
+    "bladder or bowel, or your legs become numb or weak, call emergency services at once."
+)
+REVIEW_ADVICE = (
+    "See a doctor before you return to exercise. Until a doctor clears you, do only gentle "
+    "mobility exercises; your therapist, or you, can record the clearance in the app."
+)
+
+
+def review_reason(rule: str, day: int, g: Guideline) -> str:
+    started = when(day)
+    if rule == "RED_FLAG_EMERGENCY":
+        return f"On {started} you reported a symptom that needs emergency care."
+    if rule == "RED_FLAG_URGENT":
+        return f"On {started} you reported a symptom that needs a doctor within 48 hours."
+    if rule == "REST_MAX":
+        return (
+            f"Your pain had not settled after {g.rest_max_days} days of rest, so on {started} "
+            f"you were asked to see a doctor.{note(g, 'rest_max_days')}"
+        )
+    if rule == "PERSIST_14D":
+        return (
+            f"Your pain lasted {g.persist_review_days} days in a row, so on {started} you were "
+            f"asked to see a doctor.{note(g, 'pain_day_min')}"
+        )
+    if rule == "RECURRENCE_REPEAT":
+        return (
+            f"Your pain flared up again on {started}, a second time during this recovery, so you "
+            "were asked to see a doctor."
+        )
+    return f"On {started} you were asked to see a doctor."
+
+
+# --- rest --------------------------------------------------------------------------------------
+
+
+def rest_reason(rule: str, day: int, rest_day: int) -> str:
+    if rule == "RECURRENCE":
+        return (
+            f"Your pain flared up on {when(day)} during your return to exercise, so you are "
+            f"resting again: today is rest day {rest_day}."
+        )
+    return (
+        f"Sharp or severe pain during or after exercise on {when(day)} started a rest period: "
+        f"today is rest day {rest_day}."
+    )
+
+
+def rest_min(rest_day: int, minimum: int, after_flare: bool, g: Guideline) -> str:
+    name = "rest_after_flare_days" if after_flare else "rest_min_days"
+    return (
+        f"Rest for at least {minimum} days before you start returning to exercise "
+        f"(today is day {rest_day}).{note(g, name)}"
+    )
+
+
+def rest_exit_condition(g: Guideline) -> str:
+    return (
+        f"Log your pain every day. You can start returning to exercise once your two latest "
+        f"logs, both from the last {g.exit_window_days + 1} days, are {g.improved_max} or lower. "
+        f"If your pain has not settled after {g.rest_max_days} days of rest, you will be asked "
+        f"to see a doctor.{note(g, 'improved_max', 'rest_max_days')}"
+    )
+
+
+RELATIVE_REST = (
+    "Relative rest: stay gently active with short walks and light everyday movement, and avoid "
+    "anything that makes your pain worse. Bed rest is not recommended."
+)
+STRETCHES = (
+    "Gentle stretches, stopping any that hurt: knee-to-chest, child's pose, press-up, bridge "
+    "and pelvic tilt. Add isometric core exercises: tighten your stomach muscles and hold for a "
+    "few seconds without moving your back."
+)
+
+
+def rest_allowed(g: Guideline) -> str:
+    return (
+        f"Today you may do mobility exercises, and low-impact or core exercise at an effort of "
+        f"{g.max_rpe} out of 10 or less."
+    )
+
+
+WHEN_TO_SEE_A_DOCTOR = (
+    "See a doctor if the pain does not ease, if it spreads down your legs with numbness, "
+    "tingling or weakness, or if it wakes you at night. Loss of bladder or bowel control, or "
+    "numbness around the groin, needs emergency care straight away."
+)
+COLD_FIRST_48H = (
+    "For the first 48 hours use cold only: an ice pack wrapped in a cloth, 15–20 minutes every "
+    "few hours. Do not use heat yet."
+)
+HEAT_OR_COLD = "Use heat or cold, whichever feels better, for up to 20 minutes at a time."
+
+
+# --- return ------------------------------------------------------------------------------------
+
+
+def return_reason(rule: str, day: int, g: Guideline) -> str:
+    if rule == "CLEARANCE":
+        return f"A doctor's clearance dated {when(day)} let you start returning to exercise."
+    return (
+        f"Your pain settled (your two latest logs were {g.improved_max} or lower), so you "
+        f"started returning to exercise on {when(day)}.{note(g, 'improved_max')}"
+    )
+
+
+def stage_reason(stage: int, day: int, g: Guideline) -> str:
+    return (
+        f"After {g.stage_days} full days in stage {stage - 1}, you moved up to stage {stage} on "
+        f"{when(day)}.{note(g, 'stage_days')}"
+    )
+
+
+def stage_advice(
+    stage: int, stage_day: int, allowed: tuple[str, ...], barred: tuple[str, ...], g: Guideline
+) -> str:
+    text = (
+        f"Return stage {stage} of 3, day {stage_day} of {g.stage_days}: you may do "
+        f"{categories(allowed)} activities."
+    )
+    if barred:
+        left = g.trigger_days - stage_day + 1
+        days = "today" if left == 1 else f"the next {left} days, today included"
+        text += (
+            f" For {days}, avoid {categories(barred)} activities: they were part of your "
+            "workouts when this episode began."
+        )
+    return text + note(g, "stage_days")
+
+
+def load_cap(cap: float, g: Guideline) -> str:
+    return (
+        f"Keep this week's training load under {cap:.0f} (effort 0–10 × minutes, added up over "
+        f"the week). The limit grows by {g.weekly_increase:.0%} each week."
+        f"{note(g, 'weekly_increase')}"
+    )
+
+
+def flare_warning(g: Guideline) -> str:
+    return (
+        f"If your pain reaches {g.flare_min} out of 10 or more, or you feel sharp or shooting "
+        f"pain while exercising, stop and log it: you will go back to rest."
+        f"{note(g, 'flare_min')}"
+    )
+
+
+def return_complete(day: int) -> str:
+    return (
+        f"You completed your return to exercise on {when(day)}: every activity is open again. "
+        "Keep building up gradually."
+    )
+
+
+# --- prompts and other rules -------------------------------------------------------------------
+
+DOMS = (
+    "This sounds like delayed-onset muscle soreness from your recent workout: it usually peaks "
+    "24–72 hours after exercise and fades on its own. Heat, gentle stretching, massage and "
+    "drinking enough water help."
+)
+
+
+def acute_onset(day: int) -> str:
+    return (
+        f"Sharp or severe pain during exercise, as on {when(day)}, can be an injury: see a "
+        "doctor if it does not ease over the next few days."
+    )
+
+
+def persist_3d(g: Guideline) -> str:
+    return (
+        "Your pain has not subsided in 3 days: take it easy, avoid what makes it worse and keep "
+        f"logging. If it goes on, see a doctor.{note(g, 'pain_day_min')}"
+    )
+
+
+def persist_7d(g: Guideline) -> str:
+    return f"Your pain has lasted more than a week: see a doctor.{note(g, 'pain_day_min')}"
+
+
+def persist_14d(g: Guideline) -> str:
+    return (
+        "Your pain has lasted more than two weeks: see a doctor before you return to exercise."
+        f"{note(g, 'pain_day_min')}"
+    )
+
+
+def chronic_3m(g: Guideline) -> str:
+    return (
+        "You have had back pain in every one of the last 13 weeks: see a physical therapist "
+        f"for an assessment and a plan.{note(g, 'pain_day_min')}"
+    )
+
+
+def rest_max(g: Guideline) -> str:
+    return (
+        f"Your pain has not settled after {g.rest_max_days} days of rest: book an appointment "
+        f"with your doctor.{note(g, 'rest_max_days')}"
+    )
+
+
+LOAD_SPIKE = (
+    "Your training load has jumped well above what you are used to: ease off for a few days "
+    "and build up gradually."
+)
+
+
+def missed_logs(last: int) -> str:
+    return (
+        f"You last logged your pain on {when(last)}: please log how your back feels today so "
+        "your plan stays right for you."
+    )
+
+
+def _lower(name: str) -> str:
+    """ "Plank" → "plank" inside a sentence, but "HIIT" stays."""
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name
+
+
+def escalation_reason(rule: str, anchor_day: int, detail: str, g: Guideline) -> str:
+    """Why an open escalation is open, for the plan's reasons."""
+    since = when(anchor_day)
+    texts = {
+        "RED_FLAG_EMERGENCY": f"On {since} you reported a symptom that needs emergency care.",
+        "RED_FLAG_URGENT": (
+            f"On {since} you reported a symptom that needs a doctor within 48 hours."
+        ),
+        "ACUTE_ONSET": f"Sharp or severe pain during or after exercise on {since}.",
+        "REST_MAX": f"Your rest that began on {since} went past {g.rest_max_days} days.",
+        "PERSIST_3D": f"You have logged pain every day or two since {since}.",
+        "PERSIST_7D": f"You have logged pain for more than a week, since {since}.",
+        "PERSIST_14D": f"You have logged pain for more than two weeks, since {since}.",
+        "CHRONIC_3M": "You have logged pain in every one of the last 13 weeks.",
+        "RECURRENCE": f"Your pain flared up on {since} during your return to exercise.",
+        "RECURRENCE_REPEAT": f"Your pain flared up again on {since} during your return.",
+        "MISSED_LOGS": f"No pain log since {since}.",
+        "NON_ADHERENCE": f"Your {_lower(detail) or 'workout'} on {since} was outside your plan.",
+        "LOAD_SPIKE": f"Your training load jumped in the week of {since}.",
+    }
+    return texts.get(rule, f"Raised on {since}.")

@@ -1,0 +1,256 @@
+"""List endpoints run a fixed number of SQL queries, whatever the number of rows.
+
+Each test runs with 1 row and with 30 rows against the same pinned count. The comments
+name every expected query. Rows are made with the ORM (bulk_create) to keep this fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from accounts.models import CareLink, Role, User
+from recovery.models import Activity, Clearance, Escalation, PainEntry, PlanSnapshot, Workout
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+ROW_COUNTS = [1, 30]
+
+
+def add_pain_entries(patient: User, count: int, today: dt.date) -> None:
+    PainEntry.objects.bulk_create(
+        PainEntry(
+            patient=patient,
+            date=today - dt.timedelta(days=i),
+            score=i % 11,
+            region="lower_back",
+            character="ache",
+            onset="unrelated",
+            night_pain=i % 2 == 0,
+        )
+        for i in range(count)
+    )
+
+
+def add_workouts(patient: User, count: int, today: dt.date) -> None:
+    # Different activities, so a per-row lookup of the activity could not hide in a cache.
+    activities = list(Activity.objects.order_by("slug"))
+    Workout.objects.bulk_create(
+        Workout(
+            patient=patient,
+            date=today - dt.timedelta(days=i),
+            activity=activities[i % len(activities)],
+            duration_min=30,
+            rpe=3,
+            load_kg=10,
+        )
+        for i in range(count)
+    )
+
+
+def add_clearances(patient: User, count: int, today: dt.date, therapist: User) -> None:
+    Clearance.objects.bulk_create(
+        Clearance(
+            patient=patient,
+            cleared_on=today - dt.timedelta(days=i),
+            source="therapist",
+            therapist=therapist,
+            clinician_name=therapist.name,
+        )
+        for i in range(count)
+    )
+
+
+def add_escalations(patient: User, count: int, today: dt.date) -> None:
+    Escalation.objects.bulk_create(
+        Escalation(
+            patient=patient,
+            rule="PERSIST_3D",
+            level="attention",
+            anchor=f"date:{i}",
+            anchor_date=today,
+            raised_on=today,
+        )
+        for i in range(count)
+    )
+
+
+def listed(response, count: int) -> list[dict]:
+    assert response.status_code == 200, response.content
+    body = response.json()
+    results = body["results"] if isinstance(body, dict) else body
+    assert len(results) == count
+    return results
+
+
+@pytest.mark.parametrize("count", ROW_COUNTS)
+def test_own_pain_logs_list_queries_are_constant(
+    patient, patient_client, today, count, django_assert_num_queries
+):
+    add_pain_entries(patient, count, today)
+
+    with django_assert_num_queries(3):
+        # 1. the token and its user (TokenAuthentication, select_related)
+        # 2. COUNT of the patient's entries (pagination)
+        # 3. the page of entries (red flags are columns of the row)
+        response = patient_client.get(f"{API}/pain-logs/")
+
+    listed(response, count)
+
+
+@pytest.mark.parametrize("count", ROW_COUNTS)
+def test_own_workouts_list_queries_are_constant(
+    patient, patient_client, today, count, django_assert_num_queries
+):
+    add_workouts(patient, count, today)
+
+    with django_assert_num_queries(3):
+        # 1. the token and its user
+        # 2. COUNT of the patient's workouts
+        # 3. the page of workouts (the activity slug is the foreign key's own value)
+        response = patient_client.get(f"{API}/workouts/")
+
+    listed(response, count)
+
+
+@pytest.mark.parametrize("count", ROW_COUNTS)
+def test_own_clearances_list_queries_are_constant(
+    patient, patient_client, therapist, today, count, django_assert_num_queries
+):
+    add_clearances(patient, count, today, therapist)
+
+    with django_assert_num_queries(3):
+        # 1. the token and its user
+        # 2. COUNT of the patient's clearances
+        # 3. the page of clearances (therapist is serialized as its id)
+        response = patient_client.get(f"{API}/clearances/")
+
+    listed(response, count)
+
+
+@pytest.mark.parametrize("count", ROW_COUNTS)
+def test_patient_escalations_list_queries_are_constant(
+    patient, patient_client, today, count, django_assert_num_queries
+):
+    add_escalations(patient, count, today)
+
+    with django_assert_num_queries(3):
+        # 1. the token and its user
+        # 2. COUNT of the patient's escalations
+        # 3. the page, with the patient joined and the first acknowledgement aggregated
+        response = patient_client.get(f"{API}/escalations/")
+
+    listed(response, count)
+
+
+@pytest.mark.parametrize("count", ROW_COUNTS)
+def test_therapist_escalations_list_queries_are_constant(
+    patient, therapist, therapist_client, today, count, django_assert_num_queries
+):
+    add_escalations(patient, count, today)
+    # A second linked patient, so rows come from more than one patient.
+    second = User.objects.create(email="second@example.test", name="Second", role=Role.PATIENT)
+    CareLink.objects.create(therapist=therapist, patient=second)
+    add_escalations(second, count, today)
+
+    with django_assert_num_queries(3):
+        # 1. the token and its user
+        # 2. COUNT of linked patients' escalations (through the active care links)
+        # 3. the page, with the patient joined and this therapist's acknowledgement subquery
+        response = therapist_client.get(f"{API}/escalations/?page_size=100")
+
+    listed(response, 2 * count)
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_patients_list_queries_are_constant(
+    therapist, therapist_client, count, django_assert_num_queries
+):
+    # Not the `patient` persona: here the therapist's only patients are the ones made below.
+    today = dt.date(2026, 3, 10)
+    patients = User.objects.bulk_create(
+        User(email=f"p{i}@example.test", name=f"Patient {i:02}", role=Role.PATIENT)
+        for i in range(count)
+    )
+    CareLink.objects.bulk_create(CareLink(therapist=therapist, patient=p) for p in patients)
+    # Most have a stored plan summary; the last has none yet (shown as the defaults).
+    PlanSnapshot.objects.bulk_create(
+        PlanSnapshot(patient=p, evaluated_for=today, phase="rest", last_log_date=today)
+        for p in patients[:-1]
+    )
+
+    with django_assert_num_queries(3):
+        # 1. the token and its user
+        # 2. COUNT of linked patients
+        # 3. the page of patients with their plan snapshot joined
+        response = therapist_client.get(f"{API}/patients/")
+
+    results = listed(response, count)
+    assert [row["phase"] for row in results] == ["rest"] * (count - 1) + ["active"]
+
+
+@pytest.mark.parametrize("count", ROW_COUNTS)
+def test_therapist_patient_pain_logs_queries_are_constant(
+    patient, therapist_client, today, count, django_assert_num_queries
+):
+    add_pain_entries(patient, count, today)
+
+    with django_assert_num_queries(4):
+        # 1. the token and its user
+        # 2. the patient among the therapist's linked patients (404 otherwise)
+        # 3. COUNT of the patient's entries
+        # 4. the page of entries
+        response = therapist_client.get(f"{API}/patients/{patient.id}/pain-logs/")
+
+    listed(response, count)
+
+
+@pytest.mark.parametrize("count", ROW_COUNTS)
+def test_therapist_patient_workouts_queries_are_constant(
+    patient, therapist_client, today, count, django_assert_num_queries
+):
+    add_workouts(patient, count, today)
+
+    with django_assert_num_queries(4):
+        # 1. the token and its user
+        # 2. the patient among the therapist's linked patients
+        # 3. COUNT of the patient's workouts
+        # 4. the page of workouts
+        response = therapist_client.get(f"{API}/patients/{patient.id}/workouts/")
+
+    listed(response, count)
+
+
+@pytest.mark.parametrize("count", ROW_COUNTS)
+def test_therapist_patient_clearances_queries_are_constant(
+    patient, therapist, therapist_client, today, count, django_assert_num_queries
+):
+    add_clearances(patient, count, today, therapist)
+
+    with django_assert_num_queries(4):
+        # 1. the token and its user
+        # 2. the patient among the therapist's linked patients
+        # 3. COUNT of the patient's clearances
+        # 4. the page of clearances
+        response = therapist_client.get(f"{API}/patients/{patient.id}/clearances/")
+
+    listed(response, count)
+
+
+@pytest.mark.parametrize("count", ROW_COUNTS)
+def test_activities_list_queries_are_constant(patient_client, count, django_assert_num_queries):
+    # The catalogue is replaced by `count` activities: one row, or thirty.
+    Activity.objects.all().delete()
+    Activity.objects.bulk_create(
+        Activity(slug=f"activity_{i:02}", name=f"Activity {i}", category="mobility")
+        for i in range(count)
+    )
+
+    with django_assert_num_queries(2):
+        # 1. the token and its user
+        # 2. the whole catalogue (not paginated)
+        response = patient_client.get(f"{API}/activities/")
+
+    listed(response, count)

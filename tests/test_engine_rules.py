@@ -1,0 +1,1140 @@
+"""One table per rule ID of GUIDELINES.md: cases on both sides of each boundary.
+
+Every expected value below is read off GUIDELINES.md, not off the engine.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from fractions import Fraction
+
+import pytest
+
+from recovery.engine import (
+    LEVEL_ORDER,
+    OVERRIDE_BOUNDS,
+    SWEEP_ONLY_RULES,
+    Guideline,
+    GuidelineError,
+    evaluate,
+    guideline_with_overrides,
+    level_rank,
+    max_level,
+)
+from recovery.engine.inputs import RULE_IDS, Rule
+from tests.engine_factories import (
+    RETURN_STARTS,
+    D,
+    clearance,
+    daily,
+    day,
+    entry,
+    history,
+    into_return,
+    raised,
+    rules_of,
+    sharp,
+    workout,
+)
+
+ALL = (
+    "mobility", "core", "low_impact", "strength_light", "high_impact", "heavy_strength",
+    "olympic", "twisting", "extension_yoga", "pivot_sport",
+)  # fmt: skip
+
+
+def test_every_rule_id_of_the_guidelines_is_known() -> None:
+    expected = {
+        "RED_FLAG_EMERGENCY", "RED_FLAG_URGENT", "ACUTE_ONSET", "DOMS", "COLD_FIRST_48H",
+        "HEAT_OR_COLD", "REST_MIN", "REST_EXIT", "REST_MAX", "PERSIST_3D", "PERSIST_7D",
+        "PERSIST_14D", "CHRONIC_3M", "RECURRENCE", "RECURRENCE_REPEAT", "STAGE_ADVANCE",
+        "RETURN_COMPLETE", "CLEARANCE", "MISSED_LOGS", "NON_ADHERENCE", "LOAD_SPIKE",
+    }  # fmt: skip
+    assert expected == RULE_IDS
+
+
+# --- RED_FLAG_EMERGENCY / RED_FLAG_URGENT ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("score", "character", "flags", "level"),
+    [
+        (2, "ache", ("bowel_bladder",), "emergency"),
+        (2, "ache", ("saddle_numbness",), "emergency"),
+        (0, "stiffness", ("leg_paralysis",), "emergency"),
+        (9, "sharp", (), "emergency"),
+        (10, "shooting", (), "emergency"),
+        (3, "ache", ("leg_numbness",), "urgent"),
+        (3, "ache", ("leg_weakness",), "urgent"),
+        (3, "ache", ("night_pain",), "urgent"),
+        (4, "ache", ("leg_numbness", "bowel_bladder"), "emergency"),
+    ],
+)
+def test_red_flag_opens_medical_review(score, character, flags, level) -> None:
+    plan = evaluate(history(entry(D, score, character, "unrelated", flags)), D)
+    assert plan.phase == "medical_review"
+    assert plan.clearance_required
+    assert plan.allowed_categories == ("mobility",)
+    assert plan.escalation_level == level
+    assert plan.episode is not None
+    assert plan.episode.start == D
+
+
+@pytest.mark.parametrize(
+    ("score", "character"), [(8, "sharp"), (9, "ache"), (10, "stiffness"), (8, "shooting")]
+)
+def test_no_red_flag_below_nine_or_without_sharp_pain(score, character) -> None:
+    plan = evaluate(history(entry(D, score, character, "unrelated")), D)
+    assert plan.phase == "active"
+    assert plan.escalations == ()
+
+
+def test_both_red_flags_on_one_entry_raise_both_anchored_to_it() -> None:
+    flagged = entry(D, 3, flags=("leg_numbness", "bowel_bladder"))
+    plan = evaluate(history(flagged), D)
+    assert {(e.rule, e.anchor) for e in plan.escalations} == {
+        ("RED_FLAG_EMERGENCY", f"entry:{flagged.id}"),
+        ("RED_FLAG_URGENT", f"entry:{flagged.id}"),
+    }
+    assert plan.escalation_level == "emergency"
+
+
+def test_emergency_advice_says_seek_emergency_care_now() -> None:
+    plan = evaluate(history(entry(D, 2, flags=("saddle_numbness",))), D)
+    emergency = [i.text for i in plan.advice if i.rule == "RED_FLAG_EMERGENCY"]
+    assert any("seek emergency care now" in text.lower() for text in emergency)
+    assert any("emergency services" in text for text in emergency)
+
+
+def test_urgent_advice_says_within_48_hours_and_is_not_an_emergency() -> None:
+    plan = evaluate(history(entry(D, 2, flags=("night_pain",))), D)
+    urgent = [i.text for i in plan.advice if i.rule == "RED_FLAG_URGENT"]
+    assert any("within 48 hours" in text for text in urgent)
+    assert not any("seek emergency care now" in i.text.lower() for i in plan.advice)
+
+
+def test_sharp_nine_during_exercise_is_an_emergency_and_not_also_acute_onset() -> None:
+    plan = evaluate(history(sharp(D, 9)), D)
+    assert [e.rule for e in plan.escalations] == ["RED_FLAG_EMERGENCY"]
+    assert plan.episode.trigger_rule == "RED_FLAG_EMERGENCY"
+
+
+def test_red_flag_in_rest_moves_the_episode_to_review() -> None:
+    plan = evaluate(history(sharp(day(-3)), entry(D, 3, flags=("leg_weakness",))), D)
+    assert plan.phase == "medical_review"
+    assert plan.day_in_phase == 1
+    assert plan.episode.start == day(-3)
+    acute = raised(plan, "ACUTE_ONSET")[0]
+    assert (acute.is_open, acute.closed_on) == (False, D)  # the rest phase ended
+
+
+def test_new_red_flag_in_review_raises_again_without_restarting_it() -> None:
+    first = entry(day(-2), 2, flags=("night_pain",))
+    second = entry(D, 2, flags=("night_pain",))
+    plan = evaluate(history(first, second), D)
+    assert plan.phase == "medical_review"
+    assert plan.day_in_phase == 3
+    assert [e.anchor for e in raised(plan, "RED_FLAG_URGENT")] == [
+        f"entry:{first.id}",
+        f"entry:{second.id}",
+    ]
+
+
+# --- ACUTE_ONSET -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("score", "character", "onset", "fires"),
+    [
+        (2, "sharp", "during_exercise", True),
+        (3, "shooting", "after_exercise", True),
+        (7, "ache", "during_exercise", True),
+        (6, "ache", "during_exercise", False),
+        (7, "stiffness", "after_exercise", True),
+        (8, "sharp", "unrelated", False),
+        (8, "sharp", "delayed", False),
+        (7, "ache", "delayed", False),
+    ],
+)
+def test_acute_onset(score, character, onset, fires) -> None:
+    plan = evaluate(history(entry(D, score, character, onset)), D)
+    assert (plan.phase == "rest") is fires
+    assert (rules_of(plan.escalations) == ["ACUTE_ONSET"]) is fires
+    if fires:
+        assert plan.escalation_level == "see_doctor"
+        assert plan.episode.trigger_rule == "ACUTE_ONSET"
+        assert plan.escalations[0].anchor == f"date:{D.isoformat()}"
+        assert plan.day_in_phase == 1
+
+
+def test_acute_onset_only_outside_an_episode() -> None:
+    start = day(-20)
+    # In return stage 1 a sharp pain during exercise is a flare, not a new onset.
+    plan = evaluate(history(into_return(start, 10), sharp(day(-9))), day(-9))
+    assert rules_of(plan.escalations) == ["ACUTE_ONSET", "RECURRENCE"]
+    assert plan.episode.start == start
+
+
+# --- DOMS --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("workout_days_before", "score", "character", "onset", "flags", "fires"),
+    [
+        (1, 3, "ache", "delayed", (), True),
+        (2, 6, "stiffness", "delayed", (), True),
+        (3, 3, "ache", "delayed", (), True),
+        (4, 3, "ache", "delayed", (), False),
+        (0, 3, "ache", "delayed", (), False),
+        (None, 3, "ache", "delayed", (), False),
+        (2, 7, "ache", "delayed", (), False),
+        (2, 3, "sharp", "delayed", (), False),
+        (2, 3, "ache", "after_exercise", (), False),
+        (2, 3, "ache", "delayed", ("night_pain",), False),
+    ],
+)
+def test_doms(workout_days_before, score, character, onset, flags, fires) -> None:
+    records = [entry(D, score, character, onset, flags)]
+    if workout_days_before is not None:
+        records.append(workout(day(-workout_days_before), "deadlift", 45, 8))
+    plan = evaluate(history(*records), D)
+    assert ("DOMS" in rules_of(plan.advice)) is fires
+    if fires:
+        assert plan.phase == "active"
+        assert not plan.escalations  # DOMS is info: it raises nothing
+
+
+def test_doms_in_rest_gives_advice_and_changes_nothing_else() -> None:
+    records = [sharp(day(-3)), workout(day(-1), "walking", 20, 2), entry(D, 3, onset="delayed")]
+    plan = evaluate(history(*records), D)
+    assert plan.phase == "rest"
+    assert plan.day_in_phase == 4
+    assert "DOMS" in rules_of(plan.advice)
+
+
+def test_doms_advice_talks_about_soreness_heat_and_stretching() -> None:
+    plan = evaluate(history(workout(day(-1), "squat", 40, 7), entry(D, 2, onset="delayed")), D)
+    text = next(i.text for i in plan.advice if i.rule == "DOMS").lower()
+    for words in ("24–72 hours", "heat", "stretch", "massage", "water"):
+        assert words in text
+
+
+# --- COLD_FIRST_48H / HEAT_OR_COLD / REST_MIN --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rest_day", "cold", "heat"), [(1, True, False), (2, True, False), (3, False, True)]
+)
+def test_cold_for_the_first_48_hours_then_heat_or_cold(rest_day, cold, heat) -> None:
+    plan = evaluate(history(sharp(D)), day(rest_day - 1))
+    assert plan.day_in_phase == rest_day
+    assert ("COLD_FIRST_48H" in rules_of(plan.advice)) is cold
+    assert ("HEAT_OR_COLD" in rules_of(plan.advice)) is heat
+
+
+def test_cold_advice_wording() -> None:
+    text = next(i.text for i in evaluate(history(sharp(D)), D).advice if i.rule == "COLD_FIRST_48H")
+    assert "15–20 minutes" in text
+    assert "cloth" in text
+    assert "heat" in text.lower()
+
+
+def test_rest_advice_names_relative_rest_stretches_and_isometric_core() -> None:
+    plan = evaluate(history(sharp(D)), D)
+    text = " ".join(i.text for i in plan.advice).lower()
+    for words in (
+        "stay gently active", "avoid", "knee-to-chest", "child's pose", "press-up", "bridge",
+        "pelvic tilt", "isometric core",
+    ):  # fmt: skip
+        assert words in text
+    assert plan.max_rpe == 3
+    assert plan.allowed_categories == ("mobility", "core", "low_impact")
+
+
+def test_no_rest_advice_outside_rest() -> None:
+    plan = evaluate(history(entry(D, 2)), D)
+    assert not {"COLD_FIRST_48H", "HEAT_OR_COLD", "REST_MIN"} & set(rules_of(plan.advice))
+
+
+@pytest.mark.parametrize(("rest_day", "named"), [(1, True), (6, True), (7, False), (9, False)])
+def test_rest_min_is_a_reason_until_the_minimum(rest_day, named) -> None:
+    # Scores stay at 5, so REST_EXIT never lets the patient out.
+    plan = evaluate(history(sharp(D), daily(day(1), [5] * 10)), day(rest_day - 1))
+    assert plan.phase == "rest"
+    assert ("REST_MIN" in rules_of(plan.reasons)) is named
+
+
+# --- REST_EXIT ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scores_after_onset", "exit_day"),
+    [
+        # Scores for rest days 2, 3, …
+        ([1] * 10, 7),  # rest day 7 is the first day allowed
+        ([5, 5, 5, 5, 2, 2, 2], 7),
+        ([5, 5, 5, 5, 5, 2, 2], 8),
+        ([5, 5, 5, 5, 5, 5, 2, 2], 9),
+        ([5, 5, 5, 5, 2, 3, 2, 2], 9),  # a 3 on rest day 7 spoils rest days 7 and 8
+    ],
+)
+def test_rest_exit_day(scores_after_onset, exit_day) -> None:
+    records = history(sharp(D), daily(day(1), scores_after_onset))
+    before = evaluate(records, day(exit_day - 2))
+    after = evaluate(records, day(exit_day - 1))
+    assert before.phase == "rest"
+    assert (after.phase, after.stage, after.day_in_phase) == ("return", 1, 1)
+    assert "REST_EXIT" in rules_of(after.reasons)
+
+
+@pytest.mark.parametrize(
+    ("logged_offsets", "exits"),
+    [
+        ((5, 6), True),  # D−1 and D
+        ((4, 6), True),  # D−2 and D (one unlogged day between)
+        ((3, 6), False),  # D−3 lies outside D−2…D
+        ((6,), False),  # only one logged day since the rest began
+        ((4, 5), True),  # nothing logged on D, both latest still within D−2…D
+        ((3, 4), False),  # the earlier of the latest two is D−3
+    ],
+)
+def test_rest_exit_needs_two_latest_logs_within_the_last_three_days(logged_offsets, exits) -> None:
+    # The onset day is logged too (score 8), so it never counts as an improved day.
+    records = history(sharp(D, 8), [entry(day(k), 1) for k in logged_offsets])
+    plan = evaluate(records, day(6))  # rest day 7, the first day REST_EXIT may act
+    assert (plan.phase == "return") is exits
+
+
+def test_rest_exit_after_a_flare_drops_one_stage_and_needs_three_days() -> None:
+    start = day(-60)
+    stage3 = start + timedelta(days=RETURN_STARTS + 28)
+    flare_day = stage3 + timedelta(days=2)
+    records = history(
+        sharp(start), daily(start + timedelta(days=1), [1] * 35), entry(flare_day, 5),
+        daily(flare_day + timedelta(days=1), [1, 1, 1]),
+    )  # fmt: skip
+    assert evaluate(records, stage3).stage == 3
+    on_day_2 = evaluate(records, flare_day + timedelta(days=1))
+    assert (on_day_2.phase, on_day_2.day_in_phase) == ("rest", 2)
+    assert "REST_MIN" in rules_of(on_day_2.reasons)
+    on_day_3 = evaluate(records, flare_day + timedelta(days=2))
+    assert (on_day_3.phase, on_day_3.stage) == ("return", 2)
+
+
+def test_rest_exit_after_a_flare_in_stage_1_stays_at_stage_1() -> None:
+    start = day(-30)
+    flare_day = start + timedelta(days=RETURN_STARTS + 2)
+    records = history(
+        sharp(start), daily(start + timedelta(days=1), [1] * (RETURN_STARTS + 1)),
+        entry(flare_day, 4), daily(flare_day + timedelta(days=1), [1, 1]),
+    )  # fmt: skip
+    plan = evaluate(records, flare_day + timedelta(days=2))
+    assert (plan.phase, plan.stage) == ("return", 1)
+
+
+# --- REST_MAX ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rest_day", "phase"), [(14, "rest"), (15, "medical_review")])
+def test_rest_max(rest_day, phase) -> None:
+    # Never two improved days in a row, so REST_EXIT never acts.
+    records = history(sharp(D, 4), daily(day(1), [3, 2] * 10))
+    plan = evaluate(records, day(rest_day - 1))
+    assert plan.phase == phase
+    rest_max = raised(plan, "REST_MAX")
+    assert bool(rest_max) is (phase == "medical_review")
+    if rest_max:
+        assert rest_max[0].anchor == f"date:{D.isoformat()}"
+        assert rest_max[0].level == "see_doctor"
+        assert plan.reasons[0].rule == "REST_MAX"
+
+
+def test_rest_exit_on_day_15_wins_over_rest_max() -> None:
+    records = history(sharp(D), daily(day(1), [5] * 12 + [2, 2]))
+    plan = evaluate(records, day(14))
+    assert (plan.phase, plan.stage) == ("return", 1)
+    assert not raised(plan, "REST_MAX")
+
+
+def test_every_over_long_rest_leads_to_review_flare_rest_included() -> None:
+    start = day(-60)
+    flare_day = start + timedelta(days=RETURN_STARTS + 3)
+    records = history(
+        sharp(start), daily(start + timedelta(days=1), [1] * (RETURN_STARTS + 2)),
+        entry(flare_day, 6), daily(flare_day + timedelta(days=1), [4] * 20),
+    )  # fmt: skip
+    plan = evaluate(records, flare_day + timedelta(days=14))  # rest day 15
+    assert plan.phase == "medical_review"
+    assert raised(plan, "REST_MAX")[0].anchor == f"date:{flare_day.isoformat()}"
+
+
+def test_rest_max_and_missed_logs_are_sweep_only() -> None:
+    assert frozenset({"MISSED_LOGS", "REST_MAX"}) == SWEEP_ONLY_RULES
+
+
+# --- PERSIST_3D / PERSIST_7D / PERSIST_14D -----------------------------------------------------
+
+
+def _streak(offsets: list[int], score: int = 4) -> list:
+    return [entry(day(k), score) for k in offsets]
+
+
+@pytest.mark.parametrize(
+    ("offsets", "fires", "first"),
+    [
+        ([-2, -1, 0], False, None),
+        ([-3, -2, -1, 0], True, -3),
+        ([-3, -1, 0], True, -3),  # one unlogged day inside: still one streak of 4 days
+        ([-4, -1, 0], False, None),  # two unlogged days break it
+        ([-4, -3, -2, -1], True, -4),  # nothing logged today: the streak still runs
+        ([-5, -4, -3, -2], False, None),  # latest log before D−1: no current streak
+    ],
+)
+def test_persist_3d(offsets, fires, first) -> None:
+    plan = evaluate(history(_streak(offsets)), D)
+    open_ones = [e for e in raised(plan, "PERSIST_3D") if e.is_open]
+    assert bool(open_ones) is fires
+    if fires:
+        assert open_ones[0].anchor == f"date:{day(first).isoformat()}"
+        assert plan.escalation_level == "attention"
+
+
+def test_persist_streak_ends_with_a_non_pain_day() -> None:
+    plan = evaluate(history(_streak([-4, -3, -2, -1]), entry(D, 2)), D)
+    persist = raised(plan, "PERSIST_3D")[0]
+    assert (persist.raised_on, persist.is_open, persist.closed_on) == (day(-1), False, D)
+    assert plan.escalation_level == "none"
+
+
+def test_persist_streak_ends_after_two_unlogged_days() -> None:
+    records = history(_streak([-5, -4, -3, -2]))
+    assert raised(evaluate(records, day(-1)), "PERSIST_3D")[0].is_open
+    closed = raised(evaluate(records, D), "PERSIST_3D")[0]
+    assert (closed.is_open, closed.closed_on) == (False, D)
+
+
+@pytest.mark.parametrize(("score", "fires"), [(2, False), (3, True)])
+def test_pain_day_minimum(score, fires) -> None:
+    plan = evaluate(history(_streak([-3, -2, -1, 0], score)), D)
+    assert bool(raised(plan, "PERSIST_3D")) is fires
+
+
+def test_persist_3d_only_in_active() -> None:
+    plan = evaluate(history(sharp(day(-3)), _streak([-2, -1, 0])), D)
+    assert plan.phase == "rest"
+    assert not raised(plan, "PERSIST_3D")
+
+
+@pytest.mark.parametrize(("length", "fires"), [(7, False), (8, True)])
+def test_persist_7d(length, fires) -> None:
+    plan = evaluate(history(_streak(list(range(1 - length, 1)))), D)
+    assert bool(raised(plan, "PERSIST_7D")) is fires
+    if fires:
+        assert plan.escalation_level == "see_doctor"
+        assert "PERSIST_7D" in rules_of(plan.advice)
+
+
+@pytest.mark.parametrize(("length", "phase"), [(14, "active"), (15, "medical_review")])
+def test_persist_14d_opens_an_episode_in_review(length, phase) -> None:
+    plan = evaluate(history(_streak(list(range(1 - length, 1)))), D)
+    assert plan.phase == phase
+    if phase == "medical_review":
+        assert plan.episode.start == D
+        assert plan.episode.trigger_rule == "PERSIST_14D"
+        assert raised(plan, "PERSIST_14D")[0].anchor == f"date:{day(1 - length).isoformat()}"
+
+
+def test_same_streak_does_not_send_the_patient_back_to_review_after_a_clearance() -> None:
+    # Pain of 3 every day: a pain day, but below the flare minimum in return.
+    records = history(_streak(list(range(-20, 1)), 3), clearance(day(-3)))
+    plan = evaluate(records, D)
+    assert (plan.phase, plan.stage, plan.day_in_phase) == ("return", 1, 4)
+    assert len(raised(plan, "PERSIST_14D")) == 1
+    assert plan.escalation_level == "see_doctor"  # PERSIST_* stay open while the streak runs
+
+
+# --- CHRONIC_3M --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pain_offsets", "raised_offsets"),
+    [
+        # One pain day a week: 13 windows hold on D and on no day before it.
+        ([-7 * k for k in range(13)], [0]),
+        ([-7 * k for k in range(12)], []),  # only 12 windows can ever hold
+        ([-7 * k for k in range(1, 13)], []),
+        ([-7 * k - 1 for k in range(13)], [-1]),  # on D−2, D−92…D−86 holds none
+        ([-7 * k - 6 for k in range(13)], [-6]),  # each window's earliest day, on D−6
+        ([-7 * k for k in range(14) if k != 6], []),  # the gap leaves a window empty
+    ],
+)
+def test_chronic_3m_needs_all_13_windows(pain_offsets, raised_offsets) -> None:
+    plan = evaluate(history([entry(day(k), 3) for k in pain_offsets]), D)
+    chronic = raised(plan, "CHRONIC_3M")
+    assert [e.raised_on for e in chronic] == [day(k) for k in raised_offsets]
+    assert [e.anchor for e in chronic] == [f"date:{day(k).isoformat()}" for k in raised_offsets]
+    assert ("CHRONIC_3M" in rules_of(plan.advice)) is bool(raised_offsets)
+    if raised_offsets:
+        assert chronic[0].level == "attention"
+        assert plan.escalation_level == "attention"
+
+
+@pytest.mark.parametrize(("score", "fires"), [(2, False), (3, True)])
+def test_chronic_3m_counts_pain_days_only(score, fires) -> None:
+    plan = evaluate(history([entry(day(-7 * k), score) for k in range(13)]), D)
+    assert bool(raised(plan, "CHRONIC_3M")) is fires
+
+
+def test_chronic_3m_at_most_once_in_91_days_and_open_for_7() -> None:
+    weekly = [entry(day(-7 * k), 3) for k in range(40)]
+    first = day(-7 * 39 + 84)
+    plan = evaluate(history(weekly), D)
+    assert [e.raised_on for e in raised(plan, "CHRONIC_3M")] == [
+        first,
+        first + timedelta(days=91),
+        first + timedelta(days=182),
+    ]
+    on_day_7 = evaluate(history(weekly), first + timedelta(days=7))
+    assert (raised(on_day_7, "CHRONIC_3M")[0].closed_on) == first + timedelta(days=7)
+    on_day_6 = evaluate(history(weekly), first + timedelta(days=6))
+    assert raised(on_day_6, "CHRONIC_3M")[0].is_open
+
+
+# --- RECURRENCE / RECURRENCE_REPEAT ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("score", "character", "onset", "fires"),
+    [
+        (4, "ache", "unrelated", True),
+        (3, "ache", "unrelated", False),
+        (1, "sharp", "during_exercise", True),
+        (1, "shooting", "after_exercise", True),
+        (2, "sharp", "unrelated", False),
+        (3, "stiffness", "delayed", False),
+    ],
+)
+def test_recurrence_in_return(score, character, onset, fires) -> None:
+    start = day(-20)
+    flare_day = start + timedelta(days=RETURN_STARTS + 5)
+    flare = entry(flare_day, score, character, onset)
+    records = history(into_return(start, 10), flare)
+    plan = evaluate(records, flare_day)
+    assert plan.phase == ("rest" if fires else "return")
+    if fires:
+        assert plan.day_in_phase == 1
+        recurrence = raised(plan, "RECURRENCE")[0]
+        assert (recurrence.anchor, recurrence.level) == (f"entry:{flare.id}", "attention")
+        assert plan.episode.flare_count == 1
+        assert plan.reasons[0].rule == "RECURRENCE"
+
+
+def test_recurrence_repeat_sends_the_second_flare_to_review() -> None:
+    start = day(-40)
+    first_flare = start + timedelta(days=RETURN_STARTS + 2)
+    second_flare = first_flare + timedelta(days=6)
+    first, second = entry(first_flare, 6), entry(second_flare, 5)
+    records = history(into_return(start, 30), first, second)
+    plan = evaluate(records, second_flare)
+    assert plan.phase == "medical_review"
+    assert plan.episode.flare_count == 2
+    assert [(e.rule, e.anchor, e.level) for e in plan.escalations[1:]] == [
+        ("RECURRENCE", f"entry:{first.id}", "attention"),
+        ("RECURRENCE_REPEAT", f"entry:{second.id}", "see_doctor"),
+    ]
+    assert plan.escalation_level == "see_doctor"
+
+
+def test_clearance_after_a_repeat_flare_restarts_return_while_recurrence_stays_open() -> None:
+    start = day(-40)
+    first_flare = start + timedelta(days=RETURN_STARTS + 2)
+    second_flare = first_flare + timedelta(days=6)
+    records = history(
+        into_return(start, 39), entry(first_flare, 6), entry(second_flare, 5),
+        clearance(second_flare + timedelta(days=2)),
+    )  # fmt: skip
+    plan = evaluate(records, second_flare + timedelta(days=3))
+    assert (plan.phase, plan.stage, plan.day_in_phase) == ("return", 1, 2)
+    assert [(e.rule, e.is_open) for e in plan.escalations[1:]] == [
+        ("RECURRENCE", True),  # until the episode closes
+        ("RECURRENCE_REPEAT", False),  # until a clearance
+    ]
+    assert plan.escalation_level == "attention"
+
+
+def test_recurrence_not_outside_return() -> None:
+    plan = evaluate(history(sharp(day(-3)), entry(D, 6)), D)  # in rest
+    assert not raised(plan, "RECURRENCE")
+    assert plan.day_in_phase == 4
+
+
+# --- STAGE_ADVANCE / RETURN_COMPLETE -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("offset", "phase", "stage", "day_in_stage"),
+    [
+        (RETURN_STARTS, "return", 1, 1),
+        (RETURN_STARTS + 13, "return", 1, 14),
+        (RETURN_STARTS + 14, "return", 2, 1),
+        (RETURN_STARTS + 27, "return", 2, 14),
+        (RETURN_STARTS + 28, "return", 3, 1),
+        (RETURN_STARTS + 41, "return", 3, 14),
+        (RETURN_STARTS + 42, "active", None, None),
+    ],
+)
+def test_stage_advance_and_return_complete(offset, phase, stage, day_in_stage) -> None:
+    start = day(-80)
+    plan = evaluate(history(into_return(start, 60)), start + timedelta(days=offset))
+    assert (plan.phase, plan.stage, plan.day_in_stage) == (phase, stage, day_in_stage)
+    if phase == "active":
+        assert plan.episode is None
+        assert plan.day_in_phase == 1
+        assert "RETURN_COMPLETE" in rules_of(plan.reasons)
+    elif stage > 1:
+        assert "STAGE_ADVANCE" in rules_of(plan.reasons)
+
+
+def test_return_complete_closes_the_recurrence_escalation() -> None:
+    start = day(-90)
+    flare_day = start + timedelta(days=RETURN_STARTS + 1)
+    records = history(into_return(start, 85), entry(flare_day, 4))
+    plan = evaluate(records, D)
+    assert plan.phase == "active"
+    recurrence = raised(plan, "RECURRENCE")[0]
+    assert not recurrence.is_open
+    assert recurrence.closed_on == plan.date - timedelta(days=plan.day_in_phase - 1)
+
+
+@pytest.mark.parametrize(
+    ("stage", "allowed"),
+    [
+        (1, ("mobility", "core", "low_impact")),
+        (2, ("mobility", "core", "low_impact", "strength_light")),
+        (3, ALL),
+    ],
+)
+def test_return_stage_allows(stage, allowed) -> None:
+    start = day(-80)
+    on = start + timedelta(days=RETURN_STARTS + 14 * (stage - 1) + 8)
+    plan = evaluate(history(into_return(start, 60)), on)
+    assert plan.stage == stage
+    assert plan.allowed_categories == allowed
+    assert plan.max_rpe is None
+
+
+@pytest.mark.parametrize(("stage_day", "barred"), [(1, True), (7, True), (8, False)])
+def test_trigger_categories_are_barred_on_stage_3_days_1_to_7(stage_day, barred) -> None:
+    start = day(-80)
+    records = history(
+        workout(start - timedelta(days=1), "running", 40, 6),
+        workout(start, "deadlift", 20, 8, at=18),  # recorded after the onset, same day
+        workout(start - timedelta(days=2), "tennis", 60, 6),  # too early to count
+        into_return(start, 60),
+    )
+    plan = evaluate(records, start + timedelta(days=RETURN_STARTS + 28 + stage_day - 1))
+    assert plan.episode.trigger_categories == ("high_impact", "heavy_strength")
+    assert plan.day_in_stage == stage_day
+    expected = tuple(c for c in ALL if not (barred and c in ("high_impact", "heavy_strength")))
+    assert plan.allowed_categories == expected
+
+
+# --- CLEARANCE and the order of one day's records ----------------------------------------------
+
+
+@pytest.mark.parametrize(("clearance_hour", "phase"), [(9, "medical_review"), (11, "return")])
+def test_same_day_clearance_clears_a_red_flag_recorded_before_it(clearance_hour, phase) -> None:
+    flagged = entry(D, 3, flags=("leg_numbness",), at=10)
+    plan = evaluate(history(flagged, clearance(D, at=clearance_hour)), D)
+    assert plan.phase == phase
+    urgent = raised(plan, "RED_FLAG_URGENT")[0]
+    assert urgent.is_open is (phase == "medical_review")
+    if phase == "return":
+        assert (plan.stage, plan.day_in_phase) == (1, 1)
+        assert "CLEARANCE" in rules_of(plan.reasons)
+        assert urgent.closed_on == D
+
+
+def test_a_clearance_recorded_at_the_same_instant_as_a_red_flag_does_not_clear_it() -> None:
+    # Ties of `recorded` go clearance first (the safer reading, see the engine's docstring).
+    flagged = entry(D, 3, flags=("leg_numbness",), at=10, id=1)
+    plan = evaluate(history(flagged, clearance(D, at=10, id=99)), D)
+    assert plan.phase == "medical_review"
+    assert raised(plan, "RED_FLAG_URGENT")[0].is_open
+
+
+def test_red_flag_recorded_after_a_same_day_clearance_starts_a_new_review() -> None:
+    first = entry(day(-2), 2, flags=("night_pain",), at=8)
+    second = entry(D, 2, flags=("night_pain",), at=15)
+    plan = evaluate(history(first, clearance(D, at=9), second), D)
+    assert plan.phase == "medical_review"
+    assert [e.is_open for e in raised(plan, "RED_FLAG_URGENT")] == [False, True]
+
+
+def test_clearance_dated_before_the_review_began_changes_nothing() -> None:
+    records = history(entry(day(-1), 2, flags=("leg_weakness",)), clearance(day(-3)))
+    plan = evaluate(records, D)
+    assert plan.phase == "medical_review"
+    assert plan.escalation_level == "urgent"
+
+
+def test_clearance_outside_review_changes_nothing() -> None:
+    plan = evaluate(history(sharp(day(-2)), clearance(D)), D)
+    assert (plan.phase, plan.day_in_phase) == ("rest", 3)
+
+
+def test_clearance_closes_rest_max_and_recurrence_repeat_escalations() -> None:
+    records = history(sharp(day(-20), 4), daily(day(-19), [3, 2] * 8), clearance(day(-1)))
+    plan = evaluate(records, D)
+    rest_max = raised(plan, "REST_MAX")[0]
+    assert (rest_max.is_open, rest_max.closed_on) == (False, day(-1))
+    assert (plan.phase, plan.stage) == ("return", 1)
+
+
+# --- MISSED_LOGS -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("days_since", "nudge", "escalation"),
+    [(2, False, False), (3, True, False), (6, True, False), (7, True, True)],
+)
+def test_missed_logs(days_since, nudge, escalation) -> None:
+    start = day(-30)
+    records = history(sharp(start, 4), daily(start + timedelta(days=1), [5] * 3))
+    last = start + timedelta(days=3)
+    plan = evaluate(records, last + timedelta(days=days_since))
+    assert ("MISSED_LOGS" in rules_of(plan.advice)) is nudge
+    missed = raised(plan, "MISSED_LOGS")
+    assert bool(missed) is escalation
+    if escalation:
+        assert (missed[0].anchor, missed[0].level) == (f"date:{last.isoformat()}", "attention")
+        assert missed[0].raised_on == last + timedelta(days=7)
+
+
+def test_missed_logs_only_in_an_episode() -> None:
+    plan = evaluate(history(entry(day(-20), 5)), D)
+    assert "MISSED_LOGS" not in rules_of(plan.advice)
+    assert not plan.escalations
+
+
+def test_missed_logs_closes_on_the_next_entry() -> None:
+    start = day(-20)
+    records = history(sharp(start, 4), entry(day(-2), 5))
+    plan = evaluate(records, D)
+    missed = raised(plan, "MISSED_LOGS")
+    assert [(e.anchor, e.is_open, e.closed_on) for e in missed] == [
+        (f"date:{start.isoformat()}", False, day(-2))
+    ]
+
+
+# --- NON_ADHERENCE -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("activity", "rpe", "flagged"),
+    [
+        ("stretching", 9, False),  # mobility at any effort
+        ("walking", 3, False),
+        ("walking", 4, True),  # low_impact above max_rpe
+        ("plank", 4, True),
+        ("bird_dog", 3, False),
+        ("bodyweight", 2, True),
+        ("running", 2, True),
+    ],
+)
+def test_non_adherence_in_rest(activity, rpe, flagged) -> None:
+    trained = workout(D, activity, 20, rpe)
+    plan = evaluate(history(sharp(day(-2)), trained), D)
+    escalations = raised(plan, "NON_ADHERENCE")
+    assert bool(escalations) is flagged
+    if flagged:
+        assert (escalations[0].anchor, escalations[0].level) == (f"workout:{trained.id}", "info")
+        assert plan.escalation_level == "see_doctor"  # ACUTE_ONSET outranks it
+
+
+@pytest.mark.parametrize(
+    ("stage", "activity", "flagged"),
+    [
+        (1, "swimming", False),
+        (1, "resistance_band", True),
+        (2, "resistance_band", False),
+        (2, "running", True),
+        (3, "running", False),
+    ],
+)
+def test_non_adherence_in_return(stage, activity, flagged) -> None:
+    start = day(-80)
+    on = start + timedelta(days=RETURN_STARTS + 14 * (stage - 1) + 9)
+    plan = evaluate(history(into_return(start, 60), workout(on, activity, 30, 8)), on)
+    assert bool(raised(plan, "NON_ADHERENCE")) is flagged
+
+
+def test_non_adherence_judges_against_the_plan_of_the_day_before() -> None:
+    # The onset day's own workout: the plan at the end of the day before was `active`.
+    plan = evaluate(history(workout(D, "deadlift", 30, 8, at=8), sharp(D)), D)
+    assert not raised(plan, "NON_ADHERENCE")
+    # The day REST_EXIT lets the patient out, a light-strength workout is still judged by rest.
+    records = history(sharp(day(-6)), daily(day(-5), [1] * 6), workout(D, "bodyweight", 20, 2))
+    plan = evaluate(records, D)
+    assert plan.phase == "return"
+    assert raised(plan, "NON_ADHERENCE")
+
+
+def test_non_adherence_in_review_and_its_seven_days() -> None:
+    trained = workout(day(-8), "plank", 10, 2)
+    records = history(entry(day(-10), 2, flags=("night_pain",)), trained)
+    flagged = raised(evaluate(records, day(-2)), "NON_ADHERENCE")[0]
+    assert (flagged.raised_on, flagged.is_open) == (day(-8), True)
+    closed = raised(evaluate(records, day(-1)), "NON_ADHERENCE")[0]
+    assert (closed.is_open, closed.closed_on) == (False, day(-1))
+
+
+def test_no_non_adherence_in_active() -> None:
+    assert not evaluate(history(workout(D, "snatch", 60, 10)), D).escalations
+
+
+# --- LOAD_SPIKE and the acute:chronic ratio ----------------------------------------------------
+
+
+def _steady(days: int, last: date, spike_minutes: int | None) -> list:
+    """17 AU a day (RPE 1 × 17 min) for `days` days ending the day before `last`, then a spike."""
+    records = [workout(last - timedelta(days=k), "walking", 17, 1) for k in range(1, days + 1)]
+    if spike_minutes is not None:
+        records.append(workout(last, "walking", spike_minutes, 1))
+    return records
+
+
+def _ewma(loads: list[int], n: int) -> Fraction:
+    weight = Fraction(2, n + 1)
+    value = Fraction(loads[0])
+    for load in loads[1:]:
+        value = weight * load + (1 - weight) * value
+    return value
+
+
+def test_steady_load_then_75_is_exactly_1_5_and_does_not_fire() -> None:
+    # A steady 17 keeps both averages at 17; then 0.25·75 + 0.75·17 = 31.5 and
+    # (2/29)·75 + (27/29)·17 = 21, a ratio of exactly 3/2.
+    loads = [17] * 25 + [75]
+    assert _ewma(loads, 7) / _ewma(loads, 28) == Fraction(3, 2)
+    plan = evaluate(history(_steady(25, D, 75)), D)
+    assert plan.acwr == pytest.approx(1.5, abs=1e-12)
+    assert not raised(plan, "LOAD_SPIKE")
+
+
+def test_load_above_1_5_fires_once_per_iso_week() -> None:
+    plan = evaluate(history(_steady(25, D, 76)), D)
+    loads = [17] * 25 + [76]
+    assert plan.acwr == pytest.approx(float(_ewma(loads, 7) / _ewma(loads, 28)))
+    assert plan.acwr > 1.5
+    spike = raised(plan, "LOAD_SPIKE")
+    monday = D - timedelta(days=D.weekday())
+    assert [(e.anchor, e.level, e.raised_on) for e in spike] == [
+        (f"date:{monday.isoformat()}", "attention", D)
+    ]
+    assert "LOAD_SPIKE" in rules_of(plan.advice)
+    # Another spike in the same ISO week raises nothing new.
+    later = history(_steady(25, D, 76), workout(day(1), "walking", 200, 2))
+    assert len(raised(evaluate(later, day(1)), "LOAD_SPIKE")) == 1
+
+
+@pytest.mark.parametrize(("history_days", "fires"), [(20, False), (21, True)])
+def test_load_spike_needs_the_first_workout_21_days_before(history_days, fires) -> None:
+    records = [workout(day(-history_days), "walking", 17, 1), workout(D, "running", 60, 8)]
+    plan = evaluate(history(records), D)
+    assert plan.acwr > 1.5
+    assert bool(raised(plan, "LOAD_SPIKE")) is fires
+
+
+def test_acwr_of_a_small_series_by_hand() -> None:
+    # Loads: 100 on day 0, nothing on day 1, 60 on day 2, 200 + 100 on day 4 (two workouts).
+    records = [
+        workout(day(-4), "walking", 50, 2),
+        workout(day(-2), "cycling", 20, 3),
+        workout(D, "swimming", 40, 5),
+        workout(D, "plank", 20, 5),
+    ]
+    daily_loads = [100, 0, 60, 0, 300]
+    acute = _ewma(daily_loads, 7)
+    chronic = _ewma(daily_loads, 28)
+    plan = evaluate(history(records), D)
+    assert plan.acute_load == pytest.approx(float(acute))
+    assert plan.chronic_load == pytest.approx(float(chronic))
+    assert plan.acwr == pytest.approx(float(acute / chronic))
+    # By hand for the acute average: 100 → 75 → 0.25·60 + 56.25 = 71.25 → 53.4375
+    # → 0.25·300 + 40.078125 = 115.078125.
+    assert plan.acute_load == pytest.approx(115.078125)
+
+
+def test_acwr_is_null_before_any_workout() -> None:
+    plan = evaluate(history(entry(day(-3), 2), workout(day(1), "walking")), D)
+    assert (plan.acwr, plan.acute_load, plan.chronic_load) == (None, None, None)
+
+
+# --- weekly load cap ---------------------------------------------------------------------------
+
+
+def _cap_case(baseline_workouts: list) -> tuple:
+    start = day(-40)
+    records = history(baseline_workouts, into_return(start, 39))
+    return start, records
+
+
+@pytest.mark.parametrize(
+    ("week", "factor"), [(1, 0.5), (2, 0.55), (3, 0.605), (8, 0.5 * 1.1**7), (9, 1.0)]
+)
+def test_weekly_load_cap_grows_10_percent_a_week_up_to_the_baseline(week, factor) -> None:
+    g = guideline_with_overrides({"stage_days": 28})  # a 12-week return
+    start = day(-100)
+    records = history(into_return(start, 99))
+    on = start + timedelta(days=RETURN_STARTS + 7 * (week - 1) + 3)
+    plan = evaluate(records, on, g)
+    if plan.phase != "return":
+        pytest.fail("the case should still be in return")
+    assert plan.weekly_load_cap == pytest.approx(1000 * min(1.0, factor))
+
+
+def test_weekly_load_cap_baseline_is_the_mean_weekly_load_of_the_28_days_before() -> None:
+    start = day(-40)
+    baseline = [
+        workout(start - timedelta(days=28), "running", 40, 5),  # 200, first day of the window
+        workout(start - timedelta(days=10), "cycling", 60, 4),  # 240
+        workout(start - timedelta(days=1), "swimming", 30, 2),  # 60
+        workout(start - timedelta(days=29), "running", 600, 10),  # outside the window
+    ]
+    plan = evaluate(history(baseline, into_return(start, 39)), start + timedelta(days=8))
+    assert plan.phase == "return"
+    assert plan.weekly_load_cap == pytest.approx((200 + 240 + 60) / 4 * 0.5)
+
+
+@pytest.mark.parametrize("count", [0, 1])
+def test_weekly_load_cap_defaults_to_1000_with_fewer_than_two_workouts(count) -> None:
+    start = day(-40)
+    baseline = [workout(start - timedelta(days=3), "running", 60, 9)][:count]
+    plan = evaluate(history(baseline, into_return(start, 39)), start + timedelta(days=8))
+    assert plan.weekly_load_cap == pytest.approx(500)
+
+
+def test_weekly_load_cap_restarts_with_each_return_segment() -> None:
+    start = day(-60)
+    flare_day = start + timedelta(days=RETURN_STARTS + 15)  # stage 2, week 3 of the segment
+    records = history(
+        into_return(start, 15 + RETURN_STARTS), entry(flare_day, 5),
+        daily(flare_day + timedelta(days=1), [1] * 5),
+    )  # fmt: skip
+    assert evaluate(records, flare_day - timedelta(days=1)).weekly_load_cap == pytest.approx(
+        1000 * 0.5 * 1.1**2
+    )
+    plan = evaluate(records, flare_day + timedelta(days=3))  # REST_EXIT after 3 days
+    assert (plan.phase, plan.stage, plan.day_in_phase) == ("return", 1, 2)
+    assert plan.weekly_load_cap == pytest.approx(500)
+
+
+def test_load_cap_only_in_return() -> None:
+    assert evaluate(history(sharp(D)), D).weekly_load_cap is None
+    assert evaluate(history(entry(D, 1)), D).weekly_load_cap is None
+
+
+# --- escalation levels -------------------------------------------------------------------------
+
+
+def test_levels_are_ordered_and_none_is_lowest() -> None:
+    assert LEVEL_ORDER == ("none", "info", "attention", "see_doctor", "urgent", "emergency")
+    assert level_rank("none") < level_rank("info") < level_rank("emergency")
+    assert max_level("attention", "urgent", "info") == "urgent"
+    assert max_level() == "none"
+
+
+def test_escalation_level_is_the_highest_open_one() -> None:
+    records = history(_streak(list(range(-9, -1))), entry(day(-1), 2))  # streak ends D−1
+    plan = evaluate(records, day(-2))
+    assert plan.escalation_level == "see_doctor"  # PERSIST_7D open
+    assert evaluate(records, D).escalation_level == "none"
+
+
+def test_plan_before_the_first_data_date() -> None:
+    plan = evaluate(history(entry(D, 5)), day(-1))
+    assert (plan.phase, plan.day_in_phase, plan.first_data_date) == ("active", None, None)
+    assert plan.allowed_categories == ALL
+    assert plan.escalation_level == "none"
+
+
+# --- overrides ---------------------------------------------------------------------------------
+
+
+def test_rest_min_override_lets_the_patient_out_sooner_and_is_named() -> None:
+    g = guideline_with_overrides({"rest_min_days": 5})
+    records = history(sharp(D), daily(day(1), [1] * 8))
+    plan = evaluate(records, day(3), g)  # rest day 4
+    assert plan.phase == "rest"
+    rest_min = next(i.text for i in plan.reasons if i.rule == "REST_MIN")
+    assert "therapist set your minimum rest" in rest_min
+    assert "5 days" in rest_min
+    assert evaluate(records, day(4), g).phase == "return"
+    assert evaluate(records, day(4)).phase == "rest"
+    assert [(o.name, o.value, o.default) for o in plan.overrides] == [("rest_min_days", 5, 7)]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "case", "expect_default", "expect_override"),
+    [
+        ({"flare_min": 6}, "flare5", "rest", "return"),
+        ({"pain_day_min": 2}, "streak2", "active-none", "active-attention"),
+        ({"improved_max": 3}, "improved3", "rest", "return"),
+        ({"stage_days": 7}, "stage8", 1, 2),
+        ({"rest_max_days": 10}, "rest11", "rest", "medical_review"),
+        ({"rest_after_flare_days": 1}, "flare_day2", "rest", "return"),
+    ],
+)
+def test_overrides_change_thresholds(overrides, case, expect_default, expect_override) -> None:
+    g = guideline_with_overrides(overrides)
+    start = day(-40)
+    back = start + timedelta(days=RETURN_STARTS)
+    if case == "flare5":
+        records, on = (
+            history(into_return(start, 20), entry(back + timedelta(days=2), 5)),
+            back + timedelta(days=2),
+        )
+    elif case == "streak2":
+        records, on = history(_streak([-3, -2, -1, 0], 2)), D
+    elif case == "improved3":
+        records, on = history(sharp(D), daily(day(1), [5] * 5 + [3, 3])), day(7)
+    elif case == "stage8":
+        records, on = history(into_return(start, 20)), back + timedelta(days=7)
+    elif case == "rest11":
+        records, on = history(sharp(D), daily(day(1), [4] * 12)), day(10)
+    else:  # flare_day2: a sharp flare scored 1 (so an improved day), then one more good day
+        flare_day = back + timedelta(days=3)
+        records = history(
+            into_return(start, RETURN_STARTS + 2), sharp(flare_day, 1),
+            daily(flare_day + timedelta(days=1), [1]),
+        )  # fmt: skip
+        on = flare_day + timedelta(days=1)
+
+    def outcome(plan):
+        if case == "stage8":
+            return plan.stage
+        if case == "streak2":
+            return f"{plan.phase}-{plan.escalation_level}"
+        return plan.phase
+
+    assert outcome(evaluate(records, on)) == expect_default
+    overridden = evaluate(records, on, g)
+    assert outcome(overridden) == expect_override
+    name = next(iter(overrides))
+    assert [(o.name, o.value) for o in overridden.overrides] == [(name, overrides[name])]
+
+
+def test_weekly_increase_override_changes_the_cap() -> None:
+    g = guideline_with_overrides({"weekly_increase": 0.2})
+    start = day(-40)
+    on = start + timedelta(days=RETURN_STARTS + 7)  # week 2
+    plan = evaluate(history(into_return(start, 39)), on, g)
+    assert plan.weekly_load_cap == pytest.approx(1000 * 0.5 * 1.2)
+    text = " ".join(i.text for i in plan.advice)
+    assert "20%" in text
+    assert "therapist set your weekly load increase" in text
+
+
+# --- guideline_with_overrides ------------------------------------------------------------------
+
+
+def test_override_bounds_are_the_documented_ones() -> None:
+    assert OVERRIDE_BOUNDS == {
+        "rest_min_days": (3, 14),
+        "rest_max_days": (7, 28),
+        "stage_days": (7, 28),
+        "weekly_increase": (0.05, 0.20),
+        "flare_min": (3, 7),
+        "pain_day_min": (2, 5),
+        "improved_max": (1, 3),
+        "rest_after_flare_days": (1, 7),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(OVERRIDE_BOUNDS))
+def test_override_bounds_are_inclusive(name) -> None:
+    low, high = OVERRIDE_BOUNDS[name]
+    for value in (low, high):
+        overrides = {name: value}
+        if name == "rest_min_days":
+            overrides["rest_max_days"] = 28
+        if name == "rest_max_days":
+            overrides["rest_min_days"] = 3
+        assert getattr(guideline_with_overrides(overrides), name) == value
+
+
+@pytest.mark.parametrize("name", sorted(OVERRIDE_BOUNDS))
+def test_override_outside_bounds_names_the_bound(name) -> None:
+    low, high = OVERRIDE_BOUNDS[name]
+    step = 0.01 if isinstance(low, float) else 1
+    for value in (low - step, high + step):
+        with pytest.raises(GuidelineError) as caught:
+            guideline_with_overrides({name: value})
+        assert f"{low:g}" in caught.value.errors[name]
+        assert f"{high:g}" in caught.value.errors[name]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "bad"),
+    [
+        ({"rest_min_days": 7.5}, "rest_min_days"),
+        ({"stage_days": True}, "stage_days"),
+        ({"flare_min": "5"}, "flare_min"),
+        ({"weekly_increase": float("nan")}, "weekly_increase"),
+        ({"max_rpe": 5}, "max_rpe"),
+        ({"nonsense": 1}, "nonsense"),
+    ],
+)
+def test_override_rejects_wrong_types_and_names(overrides, bad) -> None:
+    with pytest.raises(GuidelineError) as caught:
+        guideline_with_overrides(overrides)
+    assert set(caught.value.errors) == {bad}
+
+
+def test_override_accepts_whole_floats_for_day_counts() -> None:
+    g = guideline_with_overrides({"rest_min_days": 5.0, "weekly_increase": 0.15})
+    assert g.rest_min_days == 5
+    assert isinstance(g.rest_min_days, int)
+    assert g.weekly_increase == 0.15
+
+
+def test_override_rest_max_below_rest_min_is_rejected() -> None:
+    with pytest.raises(GuidelineError) as caught:
+        guideline_with_overrides({"rest_min_days": 12, "rest_max_days": 10})
+    assert "rest_min_days" in caught.value.errors["rest_max_days"]
+    with pytest.raises(GuidelineError) as caught:
+        guideline_with_overrides({"rest_min_days": 14}, Guideline(rest_max_days=13))
+    assert "rest_min_days" in caught.value.errors
+
+
+def test_override_reports_every_problem_at_once() -> None:
+    with pytest.raises(GuidelineError) as caught:
+        guideline_with_overrides({"stage_days": 2, "flare_min": 9, "bogus": 1})
+    assert set(caught.value.errors) == {"stage_days", "flare_min", "bogus"}
+
+
+# --- items always carry real rule IDs ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [sharp(day(-5))],
+        [entry(day(-1), 2, flags=("bowel_bladder",))],
+        into_return(day(-30), 29),
+        [workout(day(-2), "deadlift", 45, 8), entry(D, 3, onset="delayed")],
+    ],
+)
+def test_every_item_names_a_rule_id(records) -> None:
+    plan = evaluate(history(records), D)
+    assert plan.advice or plan.reasons
+    assert {item.rule for item in (*plan.advice, *plan.reasons)} <= RULE_IDS
+    assert all(item.text and item.text[-1] in ".!" for item in (*plan.advice, *plan.reasons))
+    assert all(isinstance(item.rule, str) for item in plan.advice)
+    assert {e.rule for e in plan.escalations} <= {r.value for r in Rule}
+
+
+def test_anchor_dates_are_dates() -> None:
+    plan = evaluate(history(sharp(day(-5))), D)
+    assert all(isinstance(e.anchor_date, date) for e in plan.escalations)
