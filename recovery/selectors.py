@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
 from accounts.models import User
+from recovery.db import EpochSeconds
 from recovery.engine import Guideline, Plan, evaluate, guideline_with_overrides
 from recovery.engine.inputs import Clearance as ClearanceInput
 from recovery.engine.inputs import History
@@ -27,6 +29,14 @@ _PAIN_COLUMNS = ("patient_id", "id", "date", "score", "region", "character", "on
 _RED_FLAG_COLUMNS = tuple(RedFlag.values)
 
 
+@functools.cache
+def _red_flag_set(columns: tuple[bool, ...]) -> frozenset[str]:
+    """The red flags set in a row's boolean columns (64 combinations, so cached)."""
+    return frozenset(
+        flag for flag, is_set in zip(_RED_FLAG_COLUMNS, columns, strict=True) if is_set
+    )
+
+
 def patient_histories(patient_ids: Iterable[int]) -> dict[int, History]:
     """The engine's input for each patient, in three queries whatever the number of patients.
 
@@ -37,27 +47,29 @@ def patient_histories(patient_ids: Iterable[int]) -> dict[int, History]:
     workouts: dict[int, list[WorkoutInput]] = defaultdict(list)
     clearances: dict[int, list[ClearanceInput]] = defaultdict(list)
 
-    pain_rows = PainEntry.objects.filter(patient_id__in=ids).values_list(
-        *_PAIN_COLUMNS, *_RED_FLAG_COLUMNS, "created_at"
+    pain_rows = (
+        PainEntry.objects.filter(patient_id__in=ids)
+        .order_by()  # the engine sorts; the database need not
+        .values_list(*_PAIN_COLUMNS, *_RED_FLAG_COLUMNS, EpochSeconds("created_at"))
     )
     for row in pain_rows:
         patient_id, entry_id, date, score, region, character, onset = row[:7]
-        flags = frozenset(
-            flag for flag, is_set in zip(_RED_FLAG_COLUMNS, row[7:-1], strict=True) if is_set
-        )
+        flags = _red_flag_set(row[7:-1])
         pains[patient_id].append(
             PainEntryInput(entry_id, date, score, region, character, onset, flags, row[-1])
         )
 
-    workout_rows = Workout.objects.filter(patient_id__in=ids).values_list(
+    workout_rows = Workout.objects.filter(patient_id__in=ids).order_by().values_list(
         "patient_id", "id", "date", "activity_id", "activity__category", "duration_min", "rpe",
-        "created_at",
+        EpochSeconds("created_at"),
     )  # fmt: skip
     for patient_id, *fields in workout_rows:
         workouts[patient_id].append(WorkoutInput(*fields))
 
-    clearance_rows = Clearance.objects.filter(patient_id__in=ids).values_list(
-        "patient_id", "id", "cleared_on", "created_at"
+    clearance_rows = (
+        Clearance.objects.filter(patient_id__in=ids)
+        .order_by()
+        .values_list("patient_id", "id", "cleared_on", EpochSeconds("created_at"))
     )
     for patient_id, *fields in clearance_rows:
         clearances[patient_id].append(ClearanceInput(*fields))
@@ -76,9 +88,8 @@ def patient_guidelines(patient_ids: Iterable[int]) -> dict[int, Guideline]:
     """Each patient's guideline: the defaults with their therapist's overrides applied."""
     ids = list(patient_ids)
     overrides: dict[int, dict[str, float]] = defaultdict(dict)
-    for patient_id, name, value in GuidelineOverride.objects.filter(patient_id__in=ids).values_list(
-        "patient_id", "name", "value"
-    ):
+    rows = GuidelineOverride.objects.filter(patient_id__in=ids).order_by()
+    for patient_id, name, value in rows.values_list("patient_id", "name", "value"):
         overrides[patient_id][name] = value
     return {
         patient_id: guideline_with_overrides(overrides[patient_id])

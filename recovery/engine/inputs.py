@@ -254,6 +254,11 @@ ACTIVITY_CATALOGUE: dict[str, str] = {activity.slug: activity.category for activ
 ACTIVITY_NAMES: dict[str, str] = {activity.slug: activity.name for activity in ACTIVITIES}
 
 
+Recorded = datetime | float
+"""The moment a row was recorded: an aware datetime, or seconds since the Unix epoch (UTC).
+Persistence passes seconds, which a database hands back far faster than datetimes."""
+
+
 @dataclass(frozen=True, slots=True)
 class PainEntry:
     id: int
@@ -263,7 +268,7 @@ class PainEntry:
     character: str
     onset: str
     red_flags: frozenset[str]
-    recorded: datetime
+    recorded: Recorded
     """When the row was recorded: only orders one day's records (GUIDELINES "Order")."""
 
 
@@ -276,7 +281,7 @@ class Workout:
     """The activity's catalogue category."""
     duration_min: int
     rpe: int
-    recorded: datetime
+    recorded: Recorded
 
     @property
     def load(self) -> int:
@@ -288,7 +293,7 @@ class Workout:
 class Clearance:
     id: int
     cleared_on: date
-    recorded: datetime
+    recorded: Recorded
 
 
 @dataclass(frozen=True, slots=True)

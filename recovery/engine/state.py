@@ -76,13 +76,15 @@ def day_key(day: int) -> str:
     return f"date:{date.fromordinal(day).isoformat()}"
 
 
-def _event_key(event: Event) -> tuple[datetime, int, int]:
+def _event_key(event: Event) -> tuple[float, int, int]:
     """Recorded order within a day; ties by kind, then id."""
     kind, record = event
     recorded = record.recorded
-    if recorded.utcoffset() is None:
-        # A naive value (never valid input) is read as UTC rather than crash the sort.
-        recorded = recorded.replace(tzinfo=UTC)
+    if isinstance(recorded, datetime):
+        if recorded.utcoffset() is None:
+            # A naive value (never valid input) is read as UTC rather than crash the sort.
+            recorded = recorded.replace(tzinfo=UTC)
+        recorded = recorded.timestamp()
     return recorded, kind, record.id
 
 
