@@ -27,16 +27,12 @@ class RefreshPlanOnSaveMixin:
     readonly_fields = ("created_at", "updated_at")
 
     def save_model(self, request, obj, form, change) -> None:
-        with transaction.atomic():
-            services.lock_patients([obj.patient_id])
+        with services.history_change(obj.patient):
             super().save_model(request, obj, form, change)
-            services.plan_refresh(patient=obj.patient)
 
     def delete_model(self, request, obj) -> None:
-        with transaction.atomic():
-            services.lock_patients([obj.patient_id])
+        with services.history_change(obj.patient):
             super().delete_model(request, obj)
-            services.plan_refresh(patient=obj.patient)
 
     def delete_queryset(self, request, queryset) -> None:
         patients = {row.patient for row in queryset.select_related("patient")}

@@ -7,7 +7,8 @@ and escalations, all committed together or not at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -167,6 +168,19 @@ def lock_patients(patient_ids: Iterable[int]) -> None:
         list(locked.filter(patient_id__in=missing).values_list("pk", flat=True))
 
 
+@contextmanager
+def history_change(patient: User) -> Iterator[None]:
+    """Wrap a change to `patient`'s records: lock them, let the change happen, re-evaluate.
+
+    All in one transaction, so the change, the snapshot and any escalation it raises are
+    stored together or not at all.
+    """
+    with transaction.atomic():
+        lock_patients([patient.id])
+        yield
+        plan_refresh(patient=patient)
+
+
 # --- Pain entries -----------------------------------------------------------------------
 
 _PAIN_FIELDS = {"date", "score", "region", "character", "onset", "red_flags", "notes"}
@@ -210,27 +224,21 @@ def pain_entry_create(
             "notes": notes,
         },
     )
-    with transaction.atomic():
-        lock_patients([patient.id])
+    with history_change(patient):
         entry.save()
-        plan_refresh(patient=patient)
     return entry
 
 
 def pain_entry_update(*, entry: PainEntry, **fields: object) -> PainEntry:
     _apply_pain_fields(entry, fields)
-    with transaction.atomic():
-        lock_patients([entry.patient_id])
+    with history_change(entry.patient):
         entry.save()
-        plan_refresh(patient=entry.patient)
     return entry
 
 
 def pain_entry_delete(*, entry: PainEntry) -> None:
-    with transaction.atomic():
-        lock_patients([entry.patient_id])
+    with history_change(entry.patient):
         entry.delete()
-        plan_refresh(patient=entry.patient)
 
 
 # --- Workouts -----------------------------------------------------------------------------
@@ -269,27 +277,21 @@ def workout_create(
             "notes": notes,
         },
     )
-    with transaction.atomic():
-        lock_patients([patient.id])
+    with history_change(patient):
         workout.save()
-        plan_refresh(patient=patient)
     return workout
 
 
 def workout_update(*, workout: Workout, **fields: object) -> Workout:
     _apply_workout_fields(workout, fields)
-    with transaction.atomic():
-        lock_patients([workout.patient_id])
+    with history_change(workout.patient):
         workout.save()
-        plan_refresh(patient=workout.patient)
     return workout
 
 
 def workout_delete(*, workout: Workout) -> None:
-    with transaction.atomic():
-        lock_patients([workout.patient_id])
+    with history_change(workout.patient):
         workout.delete()
-        plan_refresh(patient=workout.patient)
 
 
 # --- Clearances ---------------------------------------------------------------------------
@@ -315,10 +317,8 @@ def clearance_record(
         source=ClearanceSource.THERAPIST if therapist else ClearanceSource.SELF_REPORTED,
         clinician_name=(therapist.name if therapist else clinician_name.strip()),
     )
-    with transaction.atomic():
-        lock_patients([patient.id])
+    with history_change(patient):
         clearance.save()
-        plan_refresh(patient=patient)
     return clearance
 
 
@@ -341,8 +341,7 @@ def overrides_set(
     except GuidelineError as exc:
         raise ValidationError({name: [message] for name, message in exc.errors.items()}) from None
     now = timezone.now()
-    with transaction.atomic():
-        lock_patients([patient.id])
+    with history_change(patient):
         for name, value in values.items():
             if value is None:
                 GuidelineOverride.objects.filter(patient=patient, name=name).delete()
@@ -352,7 +351,6 @@ def overrides_set(
                     name=name,
                     defaults={"value": value, "set_by": set_by, "set_at": now},
                 )
-        plan_refresh(patient=patient)
     return list(selectors.overrides_of(patient=patient))
 
 
