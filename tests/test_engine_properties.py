@@ -315,12 +315,6 @@ def test_plans_are_plain_values() -> None:
 
 def test_recorded_as_epoch_seconds_orders_records_like_datetimes() -> None:
     """Persistence passes `recorded` as seconds since the epoch; the plan must not change."""
-    from dataclasses import replace
-    from datetime import UTC, date, datetime, timedelta
-
-    from recovery.engine import History, evaluate
-    from recovery.engine.inputs import Clearance, PainEntry
-
     day = date(2026, 3, 2)
     noon = datetime(2026, 3, 2, 12, tzinfo=UTC)
     red_flag = PainEntry(1, day, 5, "neck", "ache", "unrelated", frozenset({"night_pain"}), noon)
@@ -328,8 +322,8 @@ def test_recorded_as_epoch_seconds_orders_records_like_datetimes() -> None:
     clearance = Clearance(2, day, noon + timedelta(microseconds=1))
     as_datetimes = History(pain_entries=(red_flag,), clearances=(clearance,))
     as_seconds = History(
-        pain_entries=(replace(red_flag, recorded=red_flag.recorded.timestamp()),),
-        clearances=(replace(clearance, recorded=clearance.recorded.timestamp()),),
+        pain_entries=(dataclasses.replace(red_flag, recorded=red_flag.recorded.timestamp()),),
+        clearances=(dataclasses.replace(clearance, recorded=clearance.recorded.timestamp()),),
     )
     plan = evaluate(as_datetimes, day)
     assert (plan.phase, plan.stage) == ("return", 1)
