@@ -120,18 +120,22 @@ def _record_escalations(
     Callers hold the patients' snapshot locks, so the existence check cannot race another
     writer; the unique constraint on (patient, rule, anchor) backs it up in the database.
     """
+    candidates = [
+        (patient_id, raised)
+        for patient_id, plan in plans.items()
+        for raised in plan.escalations
+        if sweep or raised.rule not in SWEEP_ONLY_RULES
+    ]
+    if not candidates:
+        return {}
     existing = set(
         Escalation.objects.filter(patient_id__in=list(plans)).values_list(
             "patient_id", "rule", "anchor"
         )
     )
     new_rows: dict[int, list[Escalation]] = {}
-    for patient_id, plan in plans.items():
-        for raised in plan.escalations:
-            if raised.rule in SWEEP_ONLY_RULES and not sweep:
-                continue
-            if (patient_id, raised.rule, raised.anchor) in existing:
-                continue
+    for patient_id, raised in candidates:
+        if (patient_id, raised.rule, raised.anchor) not in existing:
             new_rows.setdefault(patient_id, []).append(
                 Escalation(
                     patient_id=patient_id,
@@ -157,7 +161,8 @@ def lock_patients(patient_ids: Iterable[int]) -> None:
     guarantees a snapshot exists. SQLite ignores row locks but serialises all writers anyway.
     """
     ids = sorted(set(patient_ids))
-    locked = PlanSnapshot.objects.select_for_update().filter(patient_id__in=ids)
+    # Always lock in id order, so two batch writers (say, overlapping sweeps) cannot deadlock.
+    locked = PlanSnapshot.objects.select_for_update().filter(patient_id__in=ids).order_by("pk")
     missing = set(ids) - set(locked.values_list("pk", flat=True))
     if missing:
         today = timezone.now().date()

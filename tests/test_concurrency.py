@@ -1,0 +1,55 @@
+"""Two writers for one patient re-evaluate one after the other (real PostgreSQL row locks)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from recovery import services
+from recovery.models import PainEntry, PlanSnapshot
+from tests.services import needs_service
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_waits_for_the_patients_lock_and_then_sees_the_other_write(patient, today):
+    needs_service("PostgreSQL", connection.vendor == "postgresql")
+    first_has_lock, first_may_commit = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def first_writer() -> None:
+        with services.history_change(patient):
+            PainEntry.objects.create(
+                patient=patient, date=today, score=8, region="neck", character="sharp",
+                onset="during_exercise",
+            )  # fmt: skip
+            first_has_lock.set()
+            first_may_commit.wait(timeout=10)
+            order.append("first committed")
+        connection.close()
+
+    def second_writer() -> None:
+        first_has_lock.wait(timeout=10)
+        services.pain_entry_create(
+            patient=patient, date=today, score=1, region="neck", character="ache", onset="unrelated"
+        )
+        order.append("second committed")
+        connection.close()
+
+    threads = [threading.Thread(target=first_writer), threading.Thread(target=second_writer)]
+    for thread in threads:
+        thread.start()
+    first_has_lock.wait(timeout=10)
+    # The second writer is blocked on the lock; let it wait a moment, then release the first.
+    threads[1].join(timeout=0.5)
+    assert threads[1].is_alive()
+    first_may_commit.set()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert order == ["first committed", "second committed"]
+    # The second re-evaluation saw the first entry: the acute onset put the patient in rest.
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.phase, snapshot.escalation_level) == ("rest", "see_doctor")
+    assert PainEntry.objects.filter(patient=patient).count() == 2
