@@ -56,7 +56,7 @@ def test_a_real_worker_runs_the_sweep_from_the_broker(patient):
     with start_worker(celery_app, perform_ping_check=False, pool="solo", shutdown_timeout=10):
         result = tasks.sweep_escalations.apply_async(ignore_result=False)
         # The embedded broker keeps no results, so wait for the effect in the database.
-        for _ in range(100):
+        for _ in range(300):  # up to 30 s on a busy machine
             if Escalation.objects.filter(patient=patient, rule="REST_MAX").exists():
                 break
             time.sleep(0.1)
