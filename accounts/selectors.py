@@ -16,14 +16,6 @@ def linked_patients(*, therapist: User) -> QuerySet[User]:
     )
 
 
-def linked_therapists(*, patient: User) -> QuerySet[User]:
-    return User.objects.filter(
-        role=Role.THERAPIST,
-        patient_links__patient=patient,
-        patient_links__ended_at__isnull=True,
-    )
-
-
 def care_links_of(*, user: User) -> QuerySet[CareLink]:
     """Active links the user is on either side of."""
     side = "therapist" if user.is_therapist else "patient"
