@@ -88,9 +88,6 @@ class OwnRecordsMixin:
     def get_queryset(self) -> QuerySet:
         return self.model.objects.filter(patient=self.request.user)
 
-    def get_serializer_context(self) -> dict:
-        return {**super().get_serializer_context(), "patient": self.request.user}
-
 
 @extend_schema_view(get=extend_schema(parameters=DATE_RANGE_PARAMETERS))
 class PainEntryListView(OwnRecordsMixin, generics.ListCreateAPIView):
@@ -124,7 +121,7 @@ class WorkoutListView(OwnRecordsMixin, generics.ListCreateAPIView):
     serializer_class = WorkoutSerializer
 
     def get_queryset(self) -> QuerySet:
-        return filter_date_range(super().get_queryset().select_related("activity"), self.request)
+        return filter_date_range(super().get_queryset(), self.request)
 
     def perform_create(self, serializer: WorkoutSerializer) -> None:
         serializer.instance = services.workout_create(
@@ -250,7 +247,7 @@ class PatientWorkoutListView(LinkedPatientMixin, generics.ListAPIView):
     serializer_class = WorkoutSerializer
 
     def get_queryset(self) -> QuerySet:
-        workouts = Workout.objects.filter(patient=self.get_patient()).select_related("activity")
+        workouts = Workout.objects.filter(patient=self.get_patient())
         return filter_date_range(workouts, self.request)
 
 
@@ -269,9 +266,6 @@ class PatientClearanceListView(LinkedPatientMixin, generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet:
         clearances = Clearance.objects.filter(patient=self.get_patient())
         return filter_date_range(clearances, self.request, field="cleared_on")
-
-    def get_serializer_context(self) -> dict:
-        return {**super().get_serializer_context(), "patient": self.get_patient()}
 
     def perform_create(self, serializer: ClearanceSerializer) -> None:
         serializer.instance = services.clearance_record(
