@@ -8,6 +8,10 @@ by day (`evaluate.py`, with one function per rule ID in `rules.py`), and returns
 (`plan.py`) whose advice and reasons are worded in `texts.py`. Same inputs, same plan; data
 dated after `on_date` is ignored; a valid history never makes it raise.
 
+`evaluate_resumable` also keeps a `Checkpoint` (`checkpoint.py`): the state at the end of a
+chosen day, from which the next evaluation resumes given only the records dated after it,
+with the same plan a full replay gives.
+
 Interpretations
 ---------------
 Where GUIDELINES.md leaves a gap or could be read two ways, the engine takes the reading that
@@ -59,7 +63,8 @@ minimum rest after an injury to 5 days (usually 7 days)"); `Plan.overrides` list
 
 from __future__ import annotations
 
-from recovery.engine.evaluate import SWEEP_ONLY_RULES, evaluate
+from recovery.engine.checkpoint import Checkpoint, CheckpointMismatch
+from recovery.engine.evaluate import SWEEP_ONLY_RULES, Evaluation, evaluate, evaluate_resumable
 from recovery.engine.guideline import (
     DEFAULT_GUIDELINE,
     OVERRIDE_BOUNDS,
@@ -108,8 +113,11 @@ __all__ = [
     "Activity",
     "Category",
     "Character",
+    "Checkpoint",
+    "CheckpointMismatch",
     "Clearance",
     "Episode",
+    "Evaluation",
     "Guideline",
     "GuidelineError",
     "History",
@@ -126,6 +134,7 @@ __all__ = [
     "Rule",
     "Workout",
     "evaluate",
+    "evaluate_resumable",
     "guideline_with_overrides",
     "level_at_least",
     "level_rank",

@@ -17,10 +17,18 @@ advice and reasons are then worded for `on_date` alone.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+from dataclasses import dataclass
 from datetime import date
 
 from recovery.engine import rules, texts
+from recovery.engine.checkpoint import (
+    ENGINE_CODE,
+    Checkpoint,
+    CheckpointMismatch,
+    guideline_values,
+)
 from recovery.engine.guideline import DEFAULT_GUIDELINE, Guideline
 from recovery.engine.inputs import (
     CATEGORIES,
@@ -51,9 +59,51 @@ SWEEP_ONLY_RULES = frozenset({Rule.MISSED_LOGS.value, Rule.REST_MAX.value})
 
 def evaluate(history: History, on_date: date, guideline: Guideline = DEFAULT_GUIDELINE) -> Plan:
     """The plan for `on_date`. Records dated after `on_date` are ignored."""
-    day = on_date.toordinal()
-    state = replay(history, day, guideline)
-    return _plan(state, day)
+    return evaluate_resumable(history, on_date, guideline).plan
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    plan: Plan
+    checkpoint: Checkpoint | None
+    """The state at the end of `checkpoint_on`; None when not asked for or before any data.
+    It is `resume` itself when that is already the state of `checkpoint_on`."""
+
+
+def evaluate_resumable(
+    history: History,
+    on_date: date,
+    guideline: Guideline = DEFAULT_GUIDELINE,
+    *,
+    resume: Checkpoint | None = None,
+    checkpoint_on: date | None = None,
+) -> Evaluation:
+    """`evaluate`, optionally resuming from a checkpoint and keeping one for next time.
+
+    With `resume`, the replay starts from the checkpoint's state on the day after it, and
+    `history` need only hold the records dated after `resume.day` (earlier ones are ignored:
+    the caller vouches they are the ones the checkpoint was made from). Raises
+    CheckpointMismatch when `resume` does not fit the guideline or the date.
+    """
+    last = on_date.toordinal()
+    keep = checkpoint_on.toordinal() if checkpoint_on is not None else None
+    if resume is None:
+        index = DayIndex(history, last)
+        st = State(guideline, index)
+        start = index.first
+    else:
+        if not resume.fits(guideline, on_date):
+            raise CheckpointMismatch(f"the checkpoint of {resume.day} does not fit")
+        after = resume.day.toordinal()
+        index = DayIndex(history, last, after=after, carried=resume.look_back)
+        st = State.restore(guideline, index, resume.state)
+        start = after + 1
+    kept = None
+    if start is not None:
+        kept = _run(st, start, last, keep=keep)
+    if resume is not None and keep == resume.day.toordinal():
+        kept = resume
+    return Evaluation(_plan(st, last), kept)
 
 
 def replay(history: History, last: int, g: Guideline, *, fast_forward: bool = True) -> State:
@@ -61,11 +111,19 @@ def replay(history: History, last: int, g: Guideline, *, fast_forward: bool = Tr
     day, for tests that check the jump changes nothing."""
     index = DayIndex(history, last)
     st = State(g, index)
-    if index.first is None:
-        return st
+    if index.first is not None:
+        _run(st, index.first, last, fast_forward=fast_forward)
+    return st
+
+
+def _run(
+    st: State, day: int, last: int, *, fast_forward: bool = True, keep: int | None = None
+) -> Checkpoint | None:
+    """Replay days `day`…`last` onto `st`; return the checkpoint of day `keep` if asked."""
+    index = st.index
     event_days = index.event_days
-    next_event = 0
-    day = index.first
+    next_event = bisect.bisect_left(event_days, day)
+    kept = None
     while day <= last:
         workouts: list[Workout] = []
         phase_before, allowed_before = st.phase, ()
@@ -75,14 +133,32 @@ def replay(history: History, last: int, g: Guideline, *, fast_forward: bool = Tr
                 allowed_before = st.allowed_at_end_of(day - 1)
             _apply_records(st, day, workouts)
         _apply_time_rules(st, day, workouts, phase_before, allowed_before)
+        if day == keep:
+            kept = _checkpoint(st, day)
         if fast_forward and _quiet(st, day):
             upcoming = event_days[next_event] if next_event < len(event_days) else last + 1
-            gap = min(upcoming, last + 1) - day - 1
+            stop = min(upcoming, last + 1)
+            if keep is not None and day < keep:
+                stop = min(stop, keep)  # land on the checkpoint's day, not over it
+            gap = stop - day - 1
             if gap > 0:
                 _skip(st, day, gap)
                 day += gap
         day += 1
-    return st
+    return kept
+
+
+def _checkpoint(st: State, day: int) -> Checkpoint | None:
+    look_back = st.index.look_back(day, st.g)
+    if look_back is None:
+        return None
+    return Checkpoint(
+        day=date.fromordinal(day),
+        engine=ENGINE_CODE,
+        guideline=guideline_values(st.g),
+        state=st.export(),
+        look_back=look_back,
+    )
 
 
 def _apply_records(st: State, day: int, workouts: list[Workout]) -> None:
@@ -163,12 +239,12 @@ def _iso(day: int | None) -> date | None:
 
 
 def _weekly_load_cap(st: State, day: int) -> float | None:
-    if st.phase != RETURN or st.segment_start is None or st.episode_start is None:
+    if st.phase != RETURN or st.segment_start is None or st.baseline is None:
         return None
     g = st.g
     week = (day - st.segment_start) // 7 + 1
     growth = g.cap_start_fraction * (1 + g.weekly_increase) ** min(week - 1, 520)
-    return st.index.baseline(st.episode_start, g) * min(1.0, growth)
+    return st.baseline * min(1.0, growth)
 
 
 def _escalation(raised: Raised, day: int) -> RaisedEscalation:

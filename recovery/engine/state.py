@@ -88,8 +88,27 @@ def _event_key(event: Event) -> tuple[float, int, int]:
     return recorded, kind, record.id
 
 
+@dataclass(frozen=True, slots=True)
+class LookBack:
+    """What a resumed replay needs of the days before it starts: the rules look back at most
+    `lookback_days(g)` days (the weekly-load baseline, DOMS, trigger categories)."""
+
+    first: int
+    loads: dict[int, int]
+    workout_counts: dict[int, int]
+    categories: dict[int, frozenset[str]]
+
+
+def lookback_days(g: Guideline) -> int:
+    return max(g.baseline_days, g.doms_max_days_after, 1) + 1
+
+
 class DayIndex:
-    """The history up to the plan's date, bucketed by day once so the replay never scans it."""
+    """The history up to the plan's date, bucketed by day once so the replay never scans it.
+
+    A resumed replay indexes only the records dated after `after`, on top of a `LookBack`
+    of the days before.
+    """
 
     __slots__ = (
         "events",
@@ -101,38 +120,58 @@ class DayIndex:
         "first",
     )
 
-    def __init__(self, history: History, last: int) -> None:
+    def __init__(
+        self, history: History, last: int, *, after: int = 0, carried: LookBack | None = None
+    ) -> None:
         buckets: dict[int, list[Event]] = {}
         self.scores: dict[int, int] = {}
-        self.loads: dict[int, int] = {}
-        self.workout_counts: dict[int, int] = {}
-        self.categories: dict[int, set[str]] = {}
+        self.loads: dict[int, int] = dict(carried.loads) if carried else {}
+        self.workout_counts: dict[int, int] = dict(carried.workout_counts) if carried else {}
+        self.categories: dict[int, set[str]] = (
+            {day: set(seen) for day, seen in carried.categories.items()} if carried else {}
+        )
         scores, loads, counts, categories = (
             self.scores, self.loads, self.workout_counts, self.categories
         )  # fmt: skip
         for entry in history.pain_entries:
             day = entry.date.toordinal()
-            if day <= last:
+            if after < day <= last:
                 buckets.setdefault(day, []).append((KIND_ENTRY, entry))
                 if entry.score > scores.get(day, -1):
                     scores[day] = entry.score
         for workout in history.workouts:
             day = workout.date.toordinal()
-            if day <= last:
+            if after < day <= last:
                 buckets.setdefault(day, []).append((KIND_WORKOUT, workout))
                 loads[day] = loads.get(day, 0) + workout.rpe * workout.duration_min
                 counts[day] = counts.get(day, 0) + 1
                 categories.setdefault(day, set()).add(workout.category)
         for clearance in history.clearances:
             day = clearance.cleared_on.toordinal()
-            if day <= last:
+            if after < day <= last:
                 buckets.setdefault(day, []).append((KIND_CLEARANCE, clearance))
         for bucket in buckets.values():
             if len(bucket) > 1:
                 bucket.sort(key=_event_key)
         self.events = buckets
         self.event_days: list[int] = sorted(buckets)
-        self.first: int | None = self.event_days[0] if self.event_days else None
+        self.first: int | None = (
+            carried.first if carried else self.event_days[0] if self.event_days else None
+        )
+
+    def look_back(self, day: int, g: Guideline) -> LookBack | None:
+        """The part of this index a replay resuming after `day` needs (None before any data)."""
+        if self.first is None or self.first > day:
+            return None
+        since = day - lookback_days(g)
+        return LookBack(
+            first=self.first,
+            loads={d: load for d, load in self.loads.items() if since < d <= day},
+            workout_counts={d: n for d, n in self.workout_counts.items() if since < d <= day},
+            categories={
+                d: frozenset(seen) for d, seen in self.categories.items() if since < d <= day
+            },
+        )
 
     def trigger_categories(self, start: int) -> tuple[str, ...]:
         """High-risk categories of the workouts dated `start` or the day before (whenever
@@ -185,6 +224,7 @@ class State:
         "episode_start",
         "episode_rule",
         "episode_triggers",
+        "baseline",
         "flares",
         "rest_min",
         "flare_stage",
@@ -220,6 +260,7 @@ class State:
         self.episode_start: int | None = None
         self.episode_rule: str | None = None
         self.episode_triggers: tuple[str, ...] = ()
+        self.baseline: float | None = None  # the weekly load cap's baseline, fixed at day 1
         self.flares = 0
         self.rest_min = g.rest_min_days
         self.flare_stage = 1
@@ -247,6 +288,44 @@ class State:
         self.chronic_base = 0.0
         self.load_base_day = 0
         self.doms_day: int | None = None
+
+    # --- checkpoints ---------------------------------------------------------------------
+
+    def export(self) -> dict[str, object]:
+        """The state as JSON-compatible values, copied (the replay goes on changing it).
+
+        The guideline and the index are not part of it: a resumed replay brings its own.
+        """
+        raised = list(self.raised.values())
+        position = {id(item): number for number, item in enumerate(raised)}
+        data: dict[str, object] = {name: getattr(self, name) for name in _PLAIN_SLOTS}
+        data["episode_triggers"] = list(self.episode_triggers)
+        data["chronic_runs"] = list(self.chronic_runs)
+        data["raised"] = [
+            [r.rule, r.level, r.anchor, r.anchor_day, r.raised_day, r.closed_day, r.detail]
+            for r in raised
+        ]
+        # An open escalation is in `raised` and in one `open_by` list: stored once, by position.
+        data["open_by"] = {
+            kind: [position[id(item)] for item in items] for kind, items in self.open_by.items()
+        }
+        return data
+
+    @classmethod
+    def restore(cls, g: Guideline, index: DayIndex, data: dict) -> State:
+        """The state `export` wrote, on a new index."""
+        st = cls(g, index)
+        for name in _PLAIN_SLOTS:
+            setattr(st, name, data[name])
+        st.episode_triggers = tuple(data["episode_triggers"])
+        st.chronic_runs = list(data["chronic_runs"])
+        raised = [Raised(*fields) for fields in data["raised"]]
+        st.raised = {(item.rule, item.anchor): item for item in raised}
+        st.open_by = {
+            kind: [raised[number] for number in positions]
+            for kind, positions in data["open_by"].items()
+        }
+        return st
 
     # --- escalations -------------------------------------------------------------------
 
@@ -279,6 +358,7 @@ class State:
         self.episode_start = day
         self.episode_rule = rule
         self.episode_triggers = self.index.trigger_categories(day)
+        self.baseline = self.index.baseline(day, self.g)
         self.flares = 0
 
     def _begin(self, phase: str, rule: str, day: int) -> None:
@@ -314,7 +394,7 @@ class State:
     def close_episode(self, rule: str, day: int) -> None:
         self._begin(ACTIVE, rule, day)
         self.close(CLOSE_EPISODE, day)
-        self.episode_start = self.episode_rule = None
+        self.episode_start = self.episode_rule = self.baseline = None
         self.episode_triggers = ()
         self.segment_start = None
         self.flares = 0
@@ -364,3 +444,11 @@ class State:
         if day - self.stage_start + 1 > self.g.trigger_days:
             return ()
         return self.episode_triggers
+
+
+# The State slots `export` copies as they are (ints, strings, floats and None).
+_PLAIN_SLOTS = tuple(
+    name
+    for name in State.__slots__
+    if name not in {"g", "index", "raised", "open_by", "episode_triggers", "chronic_runs"}
+)
