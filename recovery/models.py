@@ -291,6 +291,9 @@ class PlanSnapshot(models.Model):
     clearance_required = models.BooleanField(default=False)
     episode_start = models.DateField(null=True, blank=True)
     last_log_date = models.DateField(null=True, blank=True)
+    # The engine's state at the end of the patient's yesterday (engine/checkpoint.py): the
+    # next save replays from it, loading only the records dated after it.
+    checkpoint = models.JSONField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

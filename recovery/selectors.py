@@ -37,8 +37,11 @@ def _red_flag_set(columns: tuple[bool, ...]) -> frozenset[str]:
     )
 
 
-def patient_histories(patient_ids: Iterable[int]) -> dict[int, History]:
-    """The engine's input for each patient, in three queries whatever the number of patients.
+def patient_histories(
+    patient_ids: Iterable[int], *, after: dt.date | None = None
+) -> dict[int, History]:
+    """The engine's input for each patient, in three queries whatever the number of patients;
+    with `after`, only the records dated after it (to resume from a checkpoint).
 
     Only the columns the engine reads are loaded (no notes, no model instances).
     """
@@ -47,8 +50,9 @@ def patient_histories(patient_ids: Iterable[int]) -> dict[int, History]:
     workouts: dict[int, list[WorkoutInput]] = defaultdict(list)
     clearances: dict[int, list[ClearanceInput]] = defaultdict(list)
 
+    dated_after = {} if after is None else {"date__gt": after}
     pain_rows = (
-        PainEntry.objects.filter(patient_id__in=ids)
+        PainEntry.objects.filter(patient_id__in=ids, **dated_after)
         .order_by()  # the engine sorts; the database need not
         .values_list(*_PAIN_COLUMNS, *_RED_FLAG_COLUMNS, EpochSeconds("created_at"))
     )
@@ -59,7 +63,7 @@ def patient_histories(patient_ids: Iterable[int]) -> dict[int, History]:
             PainEntryInput(entry_id, date, score, region, character, onset, flags, row[-1])
         )
 
-    workout_rows = Workout.objects.filter(patient_id__in=ids).order_by().values_list(
+    workout_rows = Workout.objects.filter(patient_id__in=ids, **dated_after).order_by().values_list(
         "patient_id", "id", "date", "activity_id", "activity__category", "duration_min", "rpe",
         EpochSeconds("created_at"),
     )  # fmt: skip
@@ -68,6 +72,7 @@ def patient_histories(patient_ids: Iterable[int]) -> dict[int, History]:
 
     clearance_rows = (
         Clearance.objects.filter(patient_id__in=ids)
+        .filter(**({} if after is None else {"cleared_on__gt": after}))
         .order_by()
         .values_list("patient_id", "id", "cleared_on", EpochSeconds("created_at"))
     )

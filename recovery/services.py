@@ -7,7 +7,7 @@ and escalations, all committed together or not at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -19,9 +19,11 @@ from accounts.models import User
 from recovery import selectors
 from recovery.engine import (
     SWEEP_ONLY_RULES,
+    Checkpoint,
+    Evaluation,
     GuidelineError,
     Plan,
-    evaluate,
+    evaluate_resumable,
     guideline_with_overrides,
 )
 from recovery.models import (
@@ -49,28 +51,54 @@ class Refreshed:
 
 
 def plans_refresh(
-    patients: Sequence[User], *, sweep: bool = False, now: dt.datetime | None = None
+    patients: Sequence[User],
+    *,
+    sweep: bool = False,
+    now: dt.datetime | None = None,
+    checkpoints: Mapping[int, Checkpoint | None] | None = None,
 ) -> list[Refreshed]:
     """Re-evaluate `patients` as of each one's local today; store snapshots and escalations.
 
-    Queries grow with calls, not with patients: histories, guidelines, existing escalations,
-    the snapshot upsert and the escalation insert are one query each for the whole batch.
+    A patient given a usable checkpoint (see `history_change`) is replayed from it, loading
+    only the records dated after it; the others are replayed in full. Either way the snapshot
+    keeps a new checkpoint, of the patient's yesterday, for the next save. Queries grow with
+    calls, not with patients: histories, guidelines, existing escalations, the snapshot
+    upsert and the escalation insert are one query each for the batch of full replays.
     Only the sweep (`sweep=True`) records the rules that fire on the absence of entries.
     """
     if not patients:
         return []
     now = now or timezone.now()
-    ids = [patient.id for patient in patients]
-    histories = selectors.patient_histories(ids)
-    guidelines = selectors.patient_guidelines(ids)
-    plans = {
-        patient.id: evaluate(
-            histories[patient.id], now.astimezone(patient.tzinfo).date(), guidelines[patient.id]
-        )
-        for patient in patients
+    todays = {patient.id: now.astimezone(patient.tzinfo).date() for patient in patients}
+    resume = {
+        patient_id: checkpoint
+        for patient_id, checkpoint in (checkpoints or {}).items()
+        if checkpoint is not None and checkpoint.fits(checkpoint.made_with(), todays[patient_id])
     }
-    _store_snapshots(plans)
-    new_rows = _record_escalations(plans, sweep=sweep, now=now)
+    full = [patient_id for patient_id in todays if patient_id not in resume]
+    histories = selectors.patient_histories(full) if full else {}
+    guidelines = selectors.patient_guidelines(full) if full else {}
+    for patient_id, checkpoint in resume.items():
+        histories[patient_id] = selectors.patient_histories([patient_id], after=checkpoint.day)[
+            patient_id
+        ]
+        guidelines[patient_id] = checkpoint.made_with()
+    evaluations = {
+        patient_id: evaluate_resumable(
+            histories[patient_id],
+            today,
+            guidelines[patient_id],
+            resume=resume.get(patient_id),
+            checkpoint_on=today - dt.timedelta(days=1),
+        )
+        for patient_id, today in todays.items()
+    }
+    _store_snapshots(evaluations)
+    # Escalations raised on or before a resumed checkpoint's day were recorded by the save
+    # that made it; only the days replayed since can raise new ones.
+    raised_after = {patient_id: checkpoint.day for patient_id, checkpoint in resume.items()}
+    plans = {patient_id: evaluation.plan for patient_id, evaluation in evaluations.items()}
+    new_rows = _record_escalations(plans, sweep=sweep, now=now, raised_after=raised_after)
     return [
         Refreshed(patient, plans[patient.id], new_rows.get(patient.id, [])) for patient in patients
     ]
@@ -80,7 +108,7 @@ def plan_refresh(*, patient: User, sweep: bool = False) -> Refreshed:
     return plans_refresh([patient], sweep=sweep)[0]
 
 
-def _store_snapshots(plans: Mapping[int, Plan]) -> None:
+def _store_snapshots(evaluations: Mapping[int, Evaluation]) -> None:
     fields = [
         "evaluated_for",
         "phase",
@@ -89,23 +117,27 @@ def _store_snapshots(plans: Mapping[int, Plan]) -> None:
         "clearance_required",
         "episode_start",
         "last_log_date",
+        "checkpoint",
         "updated_at",
     ]
     now = timezone.now()
-    rows = [
-        PlanSnapshot(
-            patient_id=patient_id,
-            evaluated_for=plan.date,
-            phase=plan.phase,
-            stage=plan.stage,
-            escalation_level=plan.escalation_level,
-            clearance_required=plan.clearance_required,
-            episode_start=plan.episode.start if plan.episode else None,
-            last_log_date=plan.last_log_date,
-            updated_at=now,
+    rows = []
+    for patient_id, evaluation in evaluations.items():
+        plan = evaluation.plan
+        rows.append(
+            PlanSnapshot(
+                patient_id=patient_id,
+                evaluated_for=plan.date,
+                phase=plan.phase,
+                stage=plan.stage,
+                escalation_level=plan.escalation_level,
+                clearance_required=plan.clearance_required,
+                episode_start=plan.episode.start if plan.episode else None,
+                last_log_date=plan.last_log_date,
+                checkpoint=evaluation.checkpoint.to_data() if evaluation.checkpoint else None,
+                updated_at=now,
+            )
         )
-        for patient_id, plan in plans.items()
-    ]
     # One upsert for the batch (INSERT … ON CONFLICT DO UPDATE on both databases).
     PlanSnapshot.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["patient"], update_fields=fields
@@ -113,25 +145,31 @@ def _store_snapshots(plans: Mapping[int, Plan]) -> None:
 
 
 def _record_escalations(
-    plans: Mapping[int, Plan], *, sweep: bool, now: dt.datetime
+    plans: Mapping[int, Plan],
+    *,
+    sweep: bool,
+    now: dt.datetime,
+    raised_after: Mapping[int, dt.date],
 ) -> dict[int, list[Escalation]]:
     """Insert the escalations the plans raise that are not on record yet.
 
-    Callers hold the patients' snapshot locks, so the existence check cannot race another
-    writer; the unique constraint on (patient, rule, anchor) backs it up in the database.
+    `raised_after` limits a patient's candidates to those raised after that day. Callers
+    hold the patients' snapshot locks, so the existence check cannot race another writer;
+    the unique constraint on (patient, rule, anchor) backs it up in the database.
     """
     candidates = [
         (patient_id, raised)
         for patient_id, plan in plans.items()
         for raised in plan.escalations
-        if sweep or raised.rule not in SWEEP_ONLY_RULES
+        if (sweep or raised.rule not in SWEEP_ONLY_RULES)
+        and (patient_id not in raised_after or raised.raised_on > raised_after[patient_id])
     ]
     if not candidates:
         return {}
     existing = set(
-        Escalation.objects.filter(patient_id__in=list(plans)).values_list(
-            "patient_id", "rule", "anchor"
-        )
+        Escalation.objects.filter(patient_id__in={patient_id for patient_id, _ in candidates})
+        .order_by()
+        .values_list("patient_id", "rule", "anchor")
     )
     new_rows: dict[int, list[Escalation]] = {}
     for patient_id, raised in candidates:
@@ -154,16 +192,21 @@ def _record_escalations(
     return new_rows
 
 
-def lock_patients(patient_ids: Iterable[int]) -> None:
+def lock_patients(patient_ids: Iterable[int]) -> dict[int, Checkpoint | None]:
     """Serialise writes per patient: two saves for one patient re-evaluate one after the other.
 
     Locks the patients' snapshot rows, creating any that are missing, so the lock also
-    guarantees a snapshot exists. SQLite ignores row locks but serialises all writers anyway.
+    guarantees a snapshot exists; returns each patient's stored checkpoint. SQLite ignores
+    row locks but serialises all writers anyway.
     """
     ids = sorted(set(patient_ids))
     # Always lock in id order, so two batch writers (say, overlapping sweeps) cannot deadlock.
     locked = PlanSnapshot.objects.select_for_update().filter(patient_id__in=ids).order_by("pk")
-    missing = set(ids) - set(locked.values_list("pk", flat=True))
+    stored = {
+        patient_id: Checkpoint.from_data(data)
+        for patient_id, data in locked.values_list("pk", "checkpoint")
+    }
+    missing = set(ids) - set(stored)
     if missing:
         today = timezone.now().date()
         PlanSnapshot.objects.bulk_create(
@@ -171,19 +214,26 @@ def lock_patients(patient_ids: Iterable[int]) -> None:
             ignore_conflicts=True,
         )
         list(locked.filter(patient_id__in=missing).values_list("pk", flat=True))
+        stored.update(dict.fromkeys(missing))
+    return stored
 
 
 @contextmanager
-def history_change(patient: User) -> Iterator[None]:
+def history_change(patient: User, *, dated: Collection[dt.date] | None = None) -> Iterator[None]:
     """Wrap a change to `patient`'s records: lock them, let the change happen, re-evaluate.
 
     All in one transaction, so the change, the snapshot and any escalation it raises are
-    stored together or not at all.
+    stored together or not at all. `dated` names the dates of the records the change adds,
+    moves or removes: when all of them come after the stored checkpoint's day, the
+    re-evaluation resumes from the checkpoint. Without `dated` (an override, an admin edit)
+    it replays the whole history.
     """
     with transaction.atomic():
-        lock_patients([patient.id])
+        checkpoint = lock_patients([patient.id])[patient.id]
         yield
-        plan_refresh(patient=patient)
+        if not dated or checkpoint is None or min(dated) <= checkpoint.day:
+            checkpoint = None
+        plans_refresh([patient], checkpoints={patient.id: checkpoint})
 
 
 # --- Pain entries -----------------------------------------------------------------------
@@ -229,20 +279,21 @@ def pain_entry_create(
             "notes": notes,
         },
     )
-    with history_change(patient):
+    with history_change(patient, dated=[entry.date]):
         entry.save()
     return entry
 
 
 def pain_entry_update(*, entry: PainEntry, **fields: object) -> PainEntry:
+    was_dated = entry.date
     _apply_pain_fields(entry, fields)
-    with history_change(entry.patient):
+    with history_change(entry.patient, dated=[was_dated, entry.date]):
         entry.save()
     return entry
 
 
 def pain_entry_delete(*, entry: PainEntry) -> None:
-    with history_change(entry.patient):
+    with history_change(entry.patient, dated=[entry.date]):
         entry.delete()
 
 
@@ -282,20 +333,21 @@ def workout_create(
             "notes": notes,
         },
     )
-    with history_change(patient):
+    with history_change(patient, dated=[workout.date]):
         workout.save()
     return workout
 
 
 def workout_update(*, workout: Workout, **fields: object) -> Workout:
+    was_dated = workout.date
     _apply_workout_fields(workout, fields)
-    with history_change(workout.patient):
+    with history_change(workout.patient, dated=[was_dated, workout.date]):
         workout.save()
     return workout
 
 
 def workout_delete(*, workout: Workout) -> None:
-    with history_change(workout.patient):
+    with history_change(workout.patient, dated=[workout.date]):
         workout.delete()
 
 
@@ -322,7 +374,7 @@ def clearance_record(
         source=ClearanceSource.THERAPIST if therapist else ClearanceSource.SELF_REPORTED,
         clinician_name=(therapist.name if therapist else clinician_name.strip()),
     )
-    with history_change(patient):
+    with history_change(patient, dated=[cleared_on]):
         clearance.save()
     return clearance
 

@@ -110,7 +110,7 @@ def test_a_failed_re_evaluation_stores_nothing(patient, today, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("engine failure")
 
-    monkeypatch.setattr(services, "evaluate", broken)
+    monkeypatch.setattr(services, "evaluate_resumable", broken)
     with pytest.raises(RuntimeError):
         services.pain_entry_create(
             patient=patient,

@@ -55,6 +55,10 @@ class Checkpoint:
     state: dict
     look_back: LookBack
 
+    def made_with(self) -> Guideline:
+        """The guideline the checkpoint was made with."""
+        return Guideline(**self.guideline)
+
     def fits(self, guideline: Guideline, on_date: date) -> bool:
         """True when a replay to `on_date` under `guideline` may resume from here."""
         return (
