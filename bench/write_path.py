@@ -495,7 +495,7 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
 
     import recovery.selectors as selectors_module
     import recovery.services as services_module
-    from recovery.engine import evaluate
+    from recovery.engine import evaluate, evaluate_resumable
 
     connection = connections["default"]
     client = Client(HTTP_HOST=HOST)
@@ -551,7 +551,11 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
     numbers = range(1, samples + 1)
     timers = Timers()
     with (
-        patched(services_module, "evaluate", timers.wrap("evaluate", evaluate)),
+        patched(
+            services_module,
+            "evaluate_resumable",
+            timers.wrap("evaluate", evaluate_resumable),
+        ),
         patched(
             selectors_module,
             "patient_histories",
@@ -586,17 +590,17 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
         reset_history(seeded)
         return python * 1000 / samples, postgres * 1000 / samples
 
-    def no_refresh(*, patient: object, sweep: bool = False) -> None:
-        return None
+    def no_refresh(patients: object, **options: object) -> list:
+        return []
 
-    def no_lock(patient_ids: object) -> None:
-        return None
+    def no_lock(patient_ids: list[int]) -> dict:
+        return dict.fromkeys(patient_ids)
 
     cpu = {"GET /me/": cpu_of(get), "POST": cpu_of(post)}
-    with patched(services_module, "plan_refresh", no_refresh):
-        cpu["POST without plan_refresh()"] = cpu_of(post)
+    with patched(services_module, "plans_refresh", no_refresh):
+        cpu["POST without plans_refresh()"] = cpu_of(post)
         with patched(services_module, "lock_patients", no_lock):
-            cpu["POST without plan_refresh() and lock"] = cpu_of(post)
+            cpu["POST without plans_refresh() and lock"] = cpu_of(post)
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -632,7 +636,7 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
     histories_python = timers.total["histories"] - timers.sql_in["histories"]
     buckets = {
         "SQL round trips (incl. COMMIT)": post_sql * per,
-        "engine evaluate()": timers.total["evaluate"] * per,
+        "engine evaluate_resumable()": timers.total["evaluate"] * per,
         "patient_histories() Python": histories_python * per,
         "everything else (Django, DRF, …)": (
             post_seconds - post_sql - timers.total["evaluate"] - histories_python

@@ -13,13 +13,22 @@ class EpochSeconds(Func):
     """
 
     output_field = FloatField()
+    templates = {
+        "postgresql": "EXTRACT(EPOCH FROM %(expressions)s)::double precision",
+        # SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff" in UTC; julianday keeps milliseconds,
+        # and records recorded within one millisecond fall back to the engine's tie order.
+        "sqlite": "((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
+    }
+
+    @classmethod
+    def sql(cls, vendor: str, column: str) -> str:
+        """The expression for `column` in hand-written SQL."""
+        return cls.templates[vendor] % {"expressions": column}
 
     def as_postgresql(self, compiler, connection, **extra_context):
-        template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
+        template = self.templates["postgresql"]
         return self.as_sql(compiler, connection, template=template, **extra_context)
 
     def as_sqlite(self, compiler, connection, **extra_context):
-        # SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff" in UTC; julianday keeps milliseconds,
-        # and records recorded within one millisecond fall back to the engine's tie order.
-        template = "((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
+        template = self.templates["sqlite"]
         return self.as_sql(compiler, connection, template=template, **extra_context)

@@ -7,6 +7,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import User
@@ -37,11 +38,8 @@ def _red_flag_set(columns: tuple[bool, ...]) -> frozenset[str]:
     )
 
 
-def patient_histories(
-    patient_ids: Iterable[int], *, after: dt.date | None = None
-) -> dict[int, History]:
-    """The engine's input for each patient, in three queries whatever the number of patients;
-    with `after`, only the records dated after it (to resume from a checkpoint).
+def patient_histories(patient_ids: Iterable[int]) -> dict[int, History]:
+    """The engine's input for each patient, in three queries whatever the number of patients.
 
     Only the columns the engine reads are loaded (no notes, no model instances).
     """
@@ -50,9 +48,8 @@ def patient_histories(
     workouts: dict[int, list[WorkoutInput]] = defaultdict(list)
     clearances: dict[int, list[ClearanceInput]] = defaultdict(list)
 
-    dated_after = {} if after is None else {"date__gt": after}
     pain_rows = (
-        PainEntry.objects.filter(patient_id__in=ids, **dated_after)
+        PainEntry.objects.filter(patient_id__in=ids)
         .order_by()  # the engine sorts; the database need not
         .values_list(*_PAIN_COLUMNS, *_RED_FLAG_COLUMNS, EpochSeconds("created_at"))
     )
@@ -63,7 +60,7 @@ def patient_histories(
             PainEntryInput(entry_id, date, score, region, character, onset, flags, row[-1])
         )
 
-    workout_rows = Workout.objects.filter(patient_id__in=ids, **dated_after).order_by().values_list(
+    workout_rows = Workout.objects.filter(patient_id__in=ids).order_by().values_list(
         "patient_id", "id", "date", "activity_id", "activity__category", "duration_min", "rpe",
         EpochSeconds("created_at"),
     )  # fmt: skip
@@ -72,7 +69,6 @@ def patient_histories(
 
     clearance_rows = (
         Clearance.objects.filter(patient_id__in=ids)
-        .filter(**({} if after is None else {"cleared_on__gt": after}))
         .order_by()
         .values_list("patient_id", "id", "cleared_on", EpochSeconds("created_at"))
     )
@@ -87,6 +83,61 @@ def patient_histories(
         )
         for patient_id in ids
     }
+
+
+# The records dated after a day, from the three tables in one statement. Every save runs it
+# (to resume the replay from the patient's checkpoint), and it usually finds a row or two:
+# the ORM's three querysets cost several times the round trip (bench/write_path.py), so
+# this one is SQL. Columns: kind, id, date, recorded, then the kind's own fields.
+_RECORDS_AFTER_SQL = """
+SELECT 'pain', id, date, {recorded}, score, region, "character", onset, NULL,
+       bowel_bladder, saddle_numbness, leg_paralysis, leg_numbness, leg_weakness, night_pain
+  FROM recovery_painentry WHERE patient_id = %s AND date > %s
+UNION ALL
+SELECT 'workout', w.id, w.date, {workout_recorded}, w.rpe, w.activity_id, a.category, NULL,
+       w.duration_min, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM recovery_workout w JOIN recovery_activity a ON a.slug = w.activity_id
+ WHERE w.patient_id = %s AND w.date > %s
+UNION ALL
+SELECT 'clearance', id, cleared_on, {recorded}, NULL, NULL, NULL, NULL,
+       NULL, NULL, NULL, NULL, NULL, NULL, NULL
+  FROM recovery_clearance WHERE patient_id = %s AND cleared_on > %s
+"""
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    # SQLite hands back the dates of a compound SELECT as text.
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def records_after(patient_id: int, day: dt.date) -> History:
+    """The patient's records dated after `day`: what a replay resuming from a checkpoint of
+    `day` reads (engine/checkpoint.py)."""
+    sql = _RECORDS_AFTER_SQL.format(
+        recorded=EpochSeconds.sql(connection.vendor, "created_at"),
+        workout_recorded=EpochSeconds.sql(connection.vendor, "w.created_at"),
+    )
+    after = connection.ops.adapt_datefield_value(day)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [patient_id, after] * 3)
+        rows = cursor.fetchall()
+    pains, workouts, clearances = [], [], []
+    for kind, record_id, date, recorded, *fields in rows:
+        date = _as_date(date)
+        if kind == "pain":
+            score, region, character, onset, _, *flags = fields
+            pains.append(
+                PainEntryInput(record_id, date, score, region, character, onset,
+                               _red_flag_set(tuple(map(bool, flags))), recorded)
+            )  # fmt: skip
+        elif kind == "workout":
+            rpe, activity, category, _, duration = fields[:5]
+            workouts.append(
+                WorkoutInput(record_id, date, activity, category, duration, rpe, recorded)
+            )
+        else:
+            clearances.append(ClearanceInput(record_id, date, recorded))
+    return History(tuple(pains), tuple(workouts), tuple(clearances))
 
 
 def patient_guidelines(patient_ids: Iterable[int]) -> dict[int, Guideline]:

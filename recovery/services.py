@@ -79,9 +79,7 @@ def plans_refresh(
     histories = selectors.patient_histories(full) if full else {}
     guidelines = selectors.patient_guidelines(full) if full else {}
     for patient_id, checkpoint in resume.items():
-        histories[patient_id] = selectors.patient_histories([patient_id], after=checkpoint.day)[
-            patient_id
-        ]
+        histories[patient_id] = selectors.records_after(patient_id, checkpoint.day)
         guidelines[patient_id] = checkpoint.made_with()
     evaluations = {
         patient_id: evaluate_resumable(

@@ -109,15 +109,20 @@ def test_six_weeks_of_saves_store_exactly_what_full_replays_store(patient, thera
 
 @pytest.fixture
 def spied_histories(monkeypatch) -> list[dt.date | None]:
-    """The `after` of every history load: None for a full replay, a date for a resume."""
+    """Every history load: None for a full replay, the checkpoint's day for a resume."""
     calls: list[dt.date | None] = []
-    real = selectors.patient_histories
+    full, after = selectors.patient_histories, selectors.records_after
 
-    def spy(patient_ids, *, after=None):
-        calls.append(after)
-        return real(patient_ids, after=after)
+    def spy_full(patient_ids):
+        calls.append(None)
+        return full(patient_ids)
 
-    monkeypatch.setattr(selectors, "patient_histories", spy)
+    def spy_after(patient_id, day):
+        calls.append(day)
+        return after(patient_id, day)
+
+    monkeypatch.setattr(selectors, "patient_histories", spy_full)
+    monkeypatch.setattr(selectors, "records_after", spy_after)
     return calls
 
 
@@ -260,3 +265,34 @@ def test_the_sweep_replays_in_full_and_mends_a_stale_checkpoint(patient, patient
         )  # fmt: skip
         jobs.sweep()
         assert_stored_as_a_full_replay(patient)
+
+
+def test_records_after_reads_exactly_what_the_full_load_holds_after_that_day(
+    patient, patient_client, therapist, today
+) -> None:
+    for back, flags in ((3, []), (1, ["night_pain", "leg_weakness"]), (0, [])):
+        body = pain_body(today - dt.timedelta(days=back), 5, red_flags=tuple(flags))
+        assert patient_client.post("/api/v1/pain-logs/", body, format="json").status_code == 201
+    for back, activity in ((2, "deadlift"), (0, "walking")):
+        workout = {"date": (today - dt.timedelta(days=back)).isoformat(), "activity": activity,
+                   "duration_min": 45, "rpe": 6}  # fmt: skip
+        assert patient_client.post("/api/v1/workouts/", workout, format="json").status_code == 201
+    cleared = {"cleared_on": today.isoformat(), "notes": ""}
+    url = f"/api/v1/patients/{patient.id}/clearances/"
+    assert client_for(therapist).post(url, cleared, format="json").status_code == 201
+
+    full = selectors.patient_histories([patient.id])[patient.id]
+    for day in (today - dt.timedelta(days=4), today - dt.timedelta(days=2), today):
+        tail = selectors.records_after(patient.id, day)
+        assert sorted(tail.pain_entries, key=lambda e: e.id) == sorted(
+            (e for e in full.pain_entries if e.date > day), key=lambda e: e.id
+        )
+        assert sorted(tail.workouts, key=lambda w: w.id) == sorted(
+            (w for w in full.workouts if w.date > day), key=lambda w: w.id
+        )
+        assert list(tail.clearances) == [c for c in full.clearances if c.cleared_on > day]
+    flagged = selectors.records_after(patient.id, today - dt.timedelta(days=2)).pain_entries
+    assert {frozenset(e.red_flags) for e in flagged} == {
+        frozenset({"night_pain", "leg_weakness"}),
+        frozenset(),
+    }
