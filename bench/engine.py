@@ -5,7 +5,8 @@
 A patient logs pain every day and works out four days a week (the shape the dashboard and
 the sweep evaluate most); the plan is evaluated for the last day of 90 and of 365 days.
 Prints microseconds per evaluation and per replayed day, and the ratio of the per-day costs
-(about 1 when the replay grows linearly).
+(about 1 when the replay grows linearly). Then what a save costs the engine: resuming from
+yesterday's checkpoint with today's entry only, which should not grow with the history.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from recovery.engine import History, evaluate
+from recovery.engine import Checkpoint, History, evaluate, evaluate_resumable
 from recovery.engine.inputs import ACTIVITIES, PainEntry, Workout
 
 TODAY = date(2025, 6, 30)
@@ -54,14 +55,38 @@ def history(days: int, seed: int = 7) -> History:
 def per_evaluation(days: int, repeat: int) -> float:
     """Best-of-5 mean seconds per evaluation."""
     records = history(days)
-    evaluate(records, TODAY)  # warm up
+    return _best_of_5(lambda: evaluate(records, TODAY), repeat)
+
+
+def _best_of_5(run, repeat: int) -> float:
+    run()  # warm up
     best = float("inf")
     for _ in range(5):
         start = time.perf_counter()
         for _ in range(repeat):
-            evaluate(records, TODAY)
+            run()
         best = min(best, (time.perf_counter() - start) / repeat)
     return best
+
+
+def per_resume(days: int, repeat: int) -> float:
+    """Best-of-5 mean seconds to resume from yesterday's checkpoint (loaded from its stored
+    form, as a save does) and keep the same one."""
+    records = history(days)
+    yesterday = TODAY - timedelta(days=1)
+    kept = evaluate_resumable(records, TODAY, checkpoint_on=yesterday).checkpoint
+    assert kept is not None
+    data = kept.to_data()
+    today_only = History(
+        pain_entries=tuple(e for e in records.pain_entries if e.date == TODAY),
+        workouts=tuple(w for w in records.workouts if w.date == TODAY),
+    )
+
+    def run() -> None:
+        checkpoint = Checkpoint.from_data(data)
+        evaluate_resumable(today_only, TODAY, resume=checkpoint, checkpoint_on=yesterday)
+
+    return _best_of_5(run, repeat)
 
 
 def main() -> None:
@@ -77,6 +102,11 @@ def main() -> None:
             f"{per_day[days] * 1e6:6.2f} µs per day replayed"
         )
     print(f"growth: per-day cost at 365 days / at 90 days = {per_day[365] / per_day[90]:.2f}")
+    for days in (90, 365):
+        seconds = per_resume(days, args.repeat)
+        print(
+            f"{days:4d} days: {seconds * 1e6:9.1f} µs per save's resume from yesterday's checkpoint"
+        )
 
 
 if __name__ == "__main__":

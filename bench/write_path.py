@@ -558,8 +558,8 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
         ),
         patched(
             selectors_module,
-            "patient_histories",
-            timers.wrap("histories", selectors_module.patient_histories),
+            "records_after",
+            timers.wrap("histories", selectors_module.records_after),
         ),
         patched(connection, "_commit", timers.commit(connection._commit)),
         connection.execute_wrapper(timers.sql),
@@ -637,7 +637,7 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
     buckets = {
         "SQL round trips (incl. COMMIT)": post_sql * per,
         "engine evaluate_resumable()": timers.total["evaluate"] * per,
-        "patient_histories() Python": histories_python * per,
+        "records_after() Python": histories_python * per,
         "everything else (Django, DRF, …)": (
             post_seconds - post_sql - timers.total["evaluate"] - histories_python
         )

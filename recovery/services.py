@@ -91,7 +91,7 @@ def plans_refresh(
         )
         for patient_id, today in todays.items()
     }
-    _store_snapshots(evaluations)
+    _store_snapshots(evaluations, resumed=resume)
     # Escalations raised on or before a resumed checkpoint's day were recorded by the save
     # that made it; only the days replayed since can raise new ones.
     raised_after = {patient_id: checkpoint.day for patient_id, checkpoint in resume.items()}
@@ -106,40 +106,50 @@ def plan_refresh(*, patient: User, sweep: bool = False) -> Refreshed:
     return plans_refresh([patient], sweep=sweep)[0]
 
 
-def _store_snapshots(evaluations: Mapping[int, Evaluation]) -> None:
-    fields = [
-        "evaluated_for",
-        "phase",
-        "stage",
-        "escalation_level",
-        "clearance_required",
-        "episode_start",
-        "last_log_date",
-        "checkpoint",
-        "updated_at",
-    ]
+_SNAPSHOT_FIELDS = [
+    "evaluated_for",
+    "phase",
+    "stage",
+    "escalation_level",
+    "clearance_required",
+    "episode_start",
+    "last_log_date",
+    "updated_at",
+]
+
+
+def _store_snapshots(
+    evaluations: Mapping[int, Evaluation], *, resumed: Mapping[int, Checkpoint]
+) -> None:
+    """Upsert the snapshots; a checkpoint that is still the one the replay resumed from (a
+    second save on the same day) is not written again."""
     now = timezone.now()
-    rows = []
+    with_checkpoint, plan_only = [], []
     for patient_id, evaluation in evaluations.items():
-        plan = evaluation.plan
-        rows.append(
-            PlanSnapshot(
-                patient_id=patient_id,
-                evaluated_for=plan.date,
-                phase=plan.phase,
-                stage=plan.stage,
-                escalation_level=plan.escalation_level,
-                clearance_required=plan.clearance_required,
-                episode_start=plan.episode.start if plan.episode else None,
-                last_log_date=plan.last_log_date,
-                checkpoint=evaluation.checkpoint.to_data() if evaluation.checkpoint else None,
-                updated_at=now,
-            )
+        plan, checkpoint = evaluation.plan, evaluation.checkpoint
+        unchanged = checkpoint is not None and checkpoint is resumed.get(patient_id)
+        row = PlanSnapshot(
+            patient_id=patient_id,
+            evaluated_for=plan.date,
+            phase=plan.phase,
+            stage=plan.stage,
+            escalation_level=plan.escalation_level,
+            clearance_required=plan.clearance_required,
+            episode_start=plan.episode.start if plan.episode else None,
+            last_log_date=plan.last_log_date,
+            checkpoint=checkpoint.to_data() if checkpoint and not unchanged else None,
+            updated_at=now,
         )
-    # One upsert for the batch (INSERT … ON CONFLICT DO UPDATE on both databases).
-    PlanSnapshot.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["patient"], update_fields=fields
-    )
+        (plan_only if unchanged else with_checkpoint).append(row)
+    # One upsert per group (INSERT … ON CONFLICT DO UPDATE on both databases).
+    for rows, fields in (
+        (with_checkpoint, [*_SNAPSHOT_FIELDS, "checkpoint"]),
+        (plan_only, _SNAPSHOT_FIELDS),
+    ):
+        if rows:
+            PlanSnapshot.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["patient"], update_fields=fields
+            )
 
 
 def _record_escalations(

@@ -254,3 +254,27 @@ def test_activities_list_queries_are_constant(patient_client, count, django_asse
         response = patient_client.get(f"{API}/activities/")
 
     listed(response, count)
+
+
+@pytest.mark.parametrize("days", [2, 60])
+def test_saving_todays_pain_entry_queries_do_not_grow_with_the_history(
+    patient, patient_client, today, days, django_assert_num_queries
+):
+    from recovery import services
+
+    add_pain_entries(patient, days, today - dt.timedelta(days=1))
+    services.plan_refresh(patient=patient)  # a full replay keeps yesterday's checkpoint
+    body = {"date": today.isoformat(), "score": 2, "region": "neck", "character": "ache",
+            "onset": "unrelated", "red_flags": []}  # fmt: skip
+
+    with django_assert_num_queries(7):
+        # 1. the token and its user
+        # 2. SAVEPOINT (BEGIN outside the test's transaction)
+        # 3. the patient's snapshot row, locked, with its checkpoint
+        # 4. INSERT of the entry
+        # 5. the records dated after the checkpoint's day (one UNION ALL of three tables)
+        # 6. the snapshot upsert (the checkpoint is still yesterday's, so it is not rewritten)
+        # 7. RELEASE SAVEPOINT (COMMIT)
+        response = patient_client.post(f"{API}/pain-logs/", body, format="json")
+
+    assert response.status_code == 201, response.content

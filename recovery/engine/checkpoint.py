@@ -42,8 +42,12 @@ class CheckpointMismatch(ValueError):
     """A checkpoint was offered for a guideline, engine or date it does not fit."""
 
 
+_GUIDELINE_FIELDS = tuple(field.name for field in dataclasses.fields(Guideline))
+
+
 def guideline_values(g: Guideline) -> dict[str, int | float]:
-    return dataclasses.asdict(g)
+    # Not dataclasses.asdict: it deep-copies, and every save compares a guideline.
+    return {name: getattr(g, name) for name in _GUIDELINE_FIELDS}
 
 
 @dataclass(frozen=True, slots=True)
