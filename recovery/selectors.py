@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -22,6 +23,7 @@ from recovery.models import (
     Escalation,
     GuidelineOverride,
     PainEntry,
+    Phase,
     RedFlag,
     Workout,
 )
@@ -160,6 +162,46 @@ def plan_for(*, patient: User, on_date: dt.date) -> Plan:
     history = patient_histories([patient.id])[patient.id]
     guideline = patient_guidelines([patient.id])[patient.id]
     return evaluate(history, on_date, guideline)
+
+
+@dataclass(frozen=True)
+class ClearanceEffect:
+    """What a clearance did to the plan of its date."""
+
+    cleared: bool
+    """True when the plan on `cleared_on` is the return to exercise that CLEARANCE began."""
+    phase: str
+    stage: int | None
+    text: str
+
+
+def clearance_effect(*, patient: User, cleared_on: dt.date) -> ClearanceEffect:
+    """Read back the plan of a clearance's date, so the person who recorded it learns at once
+    when it changed nothing (GUIDELINES: one outside medical_review changes nothing)."""
+    plan = plan_for(patient=patient, on_date=cleared_on)
+    day = cleared_on.isoformat()
+    began = plan.date - dt.timedelta(days=(plan.day_in_phase or 1) - 1)
+    if (
+        plan.phase == Phase.RETURN
+        and plan.day_in_phase == 1
+        and "CLEARANCE" in {item.rule for item in plan.reasons}
+    ):
+        text = f"Cleared: from {day} the plan is the return to exercise, stage {plan.stage}."
+        return ClearanceEffect(True, plan.phase, plan.stage, text)
+    if plan.phase == Phase.MEDICAL_REVIEW:
+        text = (
+            f"This clearance did not end the medical review: on {day} the plan is still "
+            f"medical review (since {began.isoformat()}). A review that begins on the "
+            "clearance's own date by an over-long rest or persisting pain (REST_MAX, "
+            "PERSIST_14D), or by a red flag recorded after the clearance, needs a clearance "
+            "dated the next day or recorded after it."
+        )
+    else:
+        text = (
+            f"This clearance changed nothing: on {day} the patient was not in medical review "
+            f"(the plan was {plan.phase}), and a clearance only ends a medical review."
+        )
+    return ClearanceEffect(False, plan.phase, plan.stage, text)
 
 
 def overrides_of(*, patient: User) -> QuerySet[GuidelineOverride]:

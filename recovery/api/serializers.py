@@ -285,6 +285,22 @@ class EscalationSerializer(serializers.Serializer):
     acknowledged_at = serializers.DateTimeField(allow_null=True)
 
 
+class ClearanceEffectSerializer(serializers.Serializer):
+    cleared = serializers.BooleanField(help_text="The clearance began a return on its date.")
+    phase = serializers.CharField(help_text="The plan's phase on the clearance's date.")
+    stage = serializers.IntegerField(allow_null=True)
+    text = serializers.CharField(help_text="What the clearance did, in words.")
+
+
+class ClearanceRecordedSerializer(ClearanceSerializer):
+    """A clearance just recorded, with what it did to the plan of its date."""
+
+    effect = ClearanceEffectSerializer(read_only=True)
+
+    class Meta(ClearanceSerializer.Meta):
+        fields = [*ClearanceSerializer.Meta.fields, "effect"]
+
+
 class OverrideSerializer(serializers.Serializer):
     name = serializers.CharField()
     value = serializers.FloatField()

@@ -18,6 +18,8 @@ from accounts.selectors import linked_patients
 from recovery import selectors, services
 from recovery.api.serializers import (
     ActivitySerializer,
+    ClearanceEffectSerializer,
+    ClearanceRecordedSerializer,
     ClearanceSerializer,
     DateRangeSerializer,
     EscalationSerializer,
@@ -141,8 +143,27 @@ class WorkoutDetailView(OwnRecordsMixin, generics.RetrieveUpdateDestroyAPIView):
         services.workout_delete(workout=instance)
 
 
-@extend_schema_view(get=extend_schema(parameters=DATE_RANGE_PARAMETERS))
-class ClearanceListView(OwnRecordsMixin, generics.ListCreateAPIView):
+class ClearanceEffectMixin:
+    """A clearance's 201 says what it did: one that changed nothing (dated before the review,
+    or the day a time-based review began) must not pass unnoticed."""
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        response = super().create(request, *args, **kwargs)  # type: ignore[misc]
+        clearance = self.created  # set by perform_create
+        effect = selectors.clearance_effect(
+            patient=clearance.patient, cleared_on=clearance.cleared_on
+        )
+        body = ClearanceRecordedSerializer(clearance).data
+        body["effect"] = ClearanceEffectSerializer(effect).data
+        response.data = body
+        return response
+
+
+@extend_schema_view(
+    get=extend_schema(parameters=DATE_RANGE_PARAMETERS),
+    post=extend_schema(responses={201: ClearanceRecordedSerializer}),
+)
+class ClearanceListView(ClearanceEffectMixin, OwnRecordsMixin, generics.ListCreateAPIView):
     """A patient's clearances; POST records a self-reported one naming the clinician."""
 
     model = Clearance
@@ -152,7 +173,7 @@ class ClearanceListView(OwnRecordsMixin, generics.ListCreateAPIView):
         return filter_date_range(super().get_queryset(), self.request, field="cleared_on")
 
     def perform_create(self, serializer: SelfReportedClearanceSerializer) -> None:
-        serializer.instance = services.clearance_record(
+        self.created = serializer.instance = services.clearance_record(
             patient=self.request.user, **serializer.validated_data
         )
 
@@ -257,8 +278,13 @@ class PatientPlanView(LinkedPatientMixin, APIView):
         return plan_response(request, self.get_patient())
 
 
-@extend_schema_view(get=extend_schema(parameters=DATE_RANGE_PARAMETERS))
-class PatientClearanceListView(LinkedPatientMixin, generics.ListCreateAPIView):
+@extend_schema_view(
+    get=extend_schema(parameters=DATE_RANGE_PARAMETERS),
+    post=extend_schema(responses={201: ClearanceRecordedSerializer}),
+)
+class PatientClearanceListView(
+    ClearanceEffectMixin, LinkedPatientMixin, generics.ListCreateAPIView
+):
     """The patient's clearances; POST records one by this therapist."""
 
     serializer_class = TherapistClearanceSerializer
@@ -268,7 +294,7 @@ class PatientClearanceListView(LinkedPatientMixin, generics.ListCreateAPIView):
         return filter_date_range(clearances, self.request, field="cleared_on")
 
     def perform_create(self, serializer: ClearanceSerializer) -> None:
-        serializer.instance = services.clearance_record(
+        self.created = serializer.instance = services.clearance_record(
             patient=self.get_patient(), therapist=self.request.user, **serializer.validated_data
         )
 
