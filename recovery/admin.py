@@ -48,6 +48,13 @@ class ActivityAdmin(admin.ModelAdmin):
     list_filter = ["category"]
     search_fields = ["slug", "name"]
 
+    def save_model(self, request, obj, form, change) -> None:
+        # A new category changes what every past workout of the activity meant to the plan.
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and "category" in form.changed_data:
+                services.checkpoints_forget()
+
 
 @admin.register(PainEntry)
 class PainEntryAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):

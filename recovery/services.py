@@ -244,6 +244,15 @@ def history_change(patient: User, *, dated: Collection[dt.date] | None = None) -
         plans_refresh([patient], checkpoints={patient.id: checkpoint})
 
 
+def checkpoints_forget() -> int:
+    """Drop every patient's checkpoint, so each next save replays in full.
+
+    For a change that alters the meaning of every history at once (an activity moved to
+    another category): a checkpoint holds what the replay concluded from the old meaning.
+    """
+    return PlanSnapshot.objects.exclude(checkpoint=None).update(checkpoint=None)
+
+
 # --- Pain entries -----------------------------------------------------------------------
 
 _PAIN_FIELDS = {"date", "score", "region", "character", "onset", "red_flags", "notes"}

@@ -114,3 +114,25 @@ def test_deleting_workouts_in_bulk_re_evaluates(staff_client, history, patient):
     assert response.status_code == 302
     assert not Workout.objects.filter(patient=patient).exists()
     assert PlanSnapshot.objects.get(patient=patient).phase == "medical_review"
+
+
+def test_moving_an_activity_to_another_category_drops_every_checkpoint(
+    staff_client, patient, today
+):
+    for back in (2, 1):
+        services.workout_create(
+            patient=patient, date=today - dt.timedelta(days=back),
+            activity=Activity.objects.get(slug="golf"), duration_min=60, rpe=4,
+        )  # fmt: skip
+    assert PlanSnapshot.objects.get(patient=patient).checkpoint is not None
+
+    url = reverse("admin:recovery_activity_change", args=["golf"])
+    unchanged = {"slug": "golf", "name": "Golf", "category": "twisting"}
+    assert staff_client.post(url, unchanged).status_code == 302
+    assert PlanSnapshot.objects.get(patient=patient).checkpoint is not None
+
+    moved = {**unchanged, "category": "low_impact"}
+    assert staff_client.post(url, moved).status_code == 302
+    assert Activity.objects.get(slug="golf").category == "low_impact"
+    # The next save replays in full, with golf's new category.
+    assert PlanSnapshot.objects.get(patient=patient).checkpoint is None
