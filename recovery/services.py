@@ -70,10 +70,12 @@ def plans_refresh(
         return []
     now = now or timezone.now()
     todays = {patient.id: now.astimezone(patient.tzinfo).date() for patient in patients}
+    # Only forward: a patient who moved to a time zone behind the old one can have a "today"
+    # that is the checkpoint's own day.
     resume = {
         patient_id: checkpoint
         for patient_id, checkpoint in (checkpoints or {}).items()
-        if checkpoint is not None and checkpoint.fits(checkpoint.made_with(), todays[patient_id])
+        if checkpoint is not None and checkpoint.day < todays[patient_id]
     }
     full = [patient_id for patient_id in todays if patient_id not in resume]
     histories = selectors.patient_histories(full) if full else {}
@@ -200,20 +202,25 @@ def _record_escalations(
     return new_rows
 
 
-def lock_patients(patient_ids: Iterable[int]) -> dict[int, Checkpoint | None]:
+def lock_patients(
+    patient_ids: Iterable[int], *, read_checkpoints: bool = False
+) -> dict[int, Checkpoint | None]:
     """Serialise writes per patient: two saves for one patient re-evaluate one after the other.
 
     Locks the patients' snapshot rows, creating any that are missing, so the lock also
-    guarantees a snapshot exists; returns each patient's stored checkpoint. SQLite ignores
-    row locks but serialises all writers anyway.
+    guarantees a snapshot exists. With `read_checkpoints`, returns each patient's stored
+    checkpoint (else None for each). SQLite ignores row locks but serialises all writers.
     """
     ids = sorted(set(patient_ids))
     # Always lock in id order, so two batch writers (say, overlapping sweeps) cannot deadlock.
     locked = PlanSnapshot.objects.select_for_update().filter(patient_id__in=ids).order_by("pk")
-    stored = {
-        patient_id: Checkpoint.from_data(data)
-        for patient_id, data in locked.values_list("pk", "checkpoint")
-    }
+    if read_checkpoints:
+        stored = {
+            patient_id: Checkpoint.from_data(data)
+            for patient_id, data in locked.values_list("pk", "checkpoint")
+        }
+    else:
+        stored = dict.fromkeys(locked.values_list("pk", flat=True))
     missing = set(ids) - set(stored)
     if missing:
         today = timezone.now().date()
@@ -237,7 +244,7 @@ def history_change(patient: User, *, dated: Collection[dt.date] | None = None) -
     it replays the whole history.
     """
     with transaction.atomic():
-        checkpoint = lock_patients([patient.id])[patient.id]
+        checkpoint = lock_patients([patient.id], read_checkpoints=True)[patient.id]
         yield
         if not dated or checkpoint is None or min(dated) <= checkpoint.day:
             checkpoint = None

@@ -18,7 +18,6 @@ from accounts.selectors import linked_patients
 from recovery import selectors, services
 from recovery.api.serializers import (
     ActivitySerializer,
-    ClearanceEffectSerializer,
     ClearanceRecordedSerializer,
     ClearanceSerializer,
     DateRangeSerializer,
@@ -148,15 +147,14 @@ class ClearanceEffectMixin:
     or the day a time-based review began) must not pass unnoticed."""
 
     def create(self, request: Request, *args, **kwargs) -> Response:
-        response = super().create(request, *args, **kwargs)  # type: ignore[misc]
-        clearance = self.created  # set by perform_create
-        effect = selectors.clearance_effect(
+        serializer = self.get_serializer(data=request.data)  # type: ignore[attr-defined]
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)  # type: ignore[attr-defined]
+        clearance = serializer.instance
+        clearance.effect = selectors.clearance_effect(
             patient=clearance.patient, cleared_on=clearance.cleared_on
         )
-        body = ClearanceRecordedSerializer(clearance).data
-        body["effect"] = ClearanceEffectSerializer(effect).data
-        response.data = body
-        return response
+        return Response(ClearanceRecordedSerializer(clearance).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
@@ -173,7 +171,7 @@ class ClearanceListView(ClearanceEffectMixin, OwnRecordsMixin, generics.ListCrea
         return filter_date_range(super().get_queryset(), self.request, field="cleared_on")
 
     def perform_create(self, serializer: SelfReportedClearanceSerializer) -> None:
-        self.created = serializer.instance = services.clearance_record(
+        serializer.instance = services.clearance_record(
             patient=self.request.user, **serializer.validated_data
         )
 
@@ -294,7 +292,7 @@ class PatientClearanceListView(
         return filter_date_range(clearances, self.request, field="cleared_on")
 
     def perform_create(self, serializer: ClearanceSerializer) -> None:
-        self.created = serializer.instance = services.clearance_record(
+        serializer.instance = services.clearance_record(
             patient=self.get_patient(), therapist=self.request.user, **serializer.validated_data
         )
 
