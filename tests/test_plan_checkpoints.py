@@ -32,6 +32,14 @@ def pain_body(day: dt.date, score: int, character: str = "ache", onset: str = "u
     }
 
 
+def log_daily(patient, client, clock, *, days: int, score: int) -> None:
+    """One entry a day for `days` days, moving the clock to the next day after each."""
+    for _ in range(days):
+        body = pain_body(patient.local_today(), score)
+        assert client.post("/api/v1/pain-logs/", body, format="json").status_code == 201
+        clock.shift(dt.timedelta(days=1))
+
+
 def assert_stored_as_a_full_replay(patient) -> None:
     """Snapshot and checkpoint as a full replay makes them; no escalation left to record."""
     today = patient.local_today()
@@ -130,10 +138,7 @@ def test_a_save_dated_today_loads_only_the_records_after_yesterday(
     patient, patient_client, spied_histories
 ) -> None:
     with time_machine.travel(START, tick=True) as clock:
-        for _ in range(5):
-            day = patient.local_today()
-            patient_client.post("/api/v1/pain-logs/", pain_body(day, 2), format="json")
-            clock.shift(dt.timedelta(days=1))
+        log_daily(patient, patient_client, clock, days=5, score=2)
         spied_histories.clear()
         today = patient.local_today()
         patient_client.post("/api/v1/pain-logs/", pain_body(today, 1), format="json")
@@ -150,10 +155,7 @@ def test_a_save_dated_on_or_before_the_checkpoint_replays_in_full(
     patient, patient_client, spied_histories
 ) -> None:
     with time_machine.travel(START, tick=True) as clock:
-        for _ in range(3):
-            day = patient.local_today()
-            patient_client.post("/api/v1/pain-logs/", pain_body(day, 2), format="json")
-            clock.shift(dt.timedelta(days=1))
+        log_daily(patient, patient_client, clock, days=3, score=2)
         today = patient.local_today()
         patient_client.post("/api/v1/pain-logs/", pain_body(today, 2), format="json")
         spied_histories.clear()
@@ -218,10 +220,7 @@ def test_a_time_zone_that_moves_today_back_replays_in_full(patient, patient_clie
     patient.timezone = "Pacific/Kiritimati"  # UTC+14
     patient.save()
     with time_machine.travel(dt.datetime(2026, 3, 2, 11, 0, tzinfo=dt.UTC), tick=True) as clock:
-        for _ in range(3):
-            day = patient.local_today()
-            patient_client.post("/api/v1/pain-logs/", pain_body(day, 3), format="json")
-            clock.shift(dt.timedelta(days=1))
+        log_daily(patient, patient_client, clock, days=3, score=3)
         patient.timezone = "Pacific/Pago_Pago"  # UTC−11: today is a day earlier now
         patient.save()
         checkpoint_day = PlanSnapshot.objects.get(patient=patient).checkpoint["day"]
@@ -235,10 +234,7 @@ def test_a_checkpoint_of_other_engine_code_is_replaced_by_a_full_replay(
     patient, patient_client, spied_histories
 ) -> None:
     with time_machine.travel(START, tick=True) as clock:
-        for _ in range(2):
-            day = patient.local_today()
-            patient_client.post("/api/v1/pain-logs/", pain_body(day, 2), format="json")
-            clock.shift(dt.timedelta(days=1))
+        log_daily(patient, patient_client, clock, days=2, score=2)
         snapshot = PlanSnapshot.objects.get(patient=patient)
         snapshot.checkpoint = {**snapshot.checkpoint, "engine": "an-older-engine"}
         snapshot.save()
@@ -254,10 +250,7 @@ def test_the_sweep_replays_in_full_and_mends_a_stale_checkpoint(patient, patient
     from recovery import jobs
 
     with time_machine.travel(START, tick=True) as clock:
-        for _ in range(3):
-            day = patient.local_today()
-            patient_client.post("/api/v1/pain-logs/", pain_body(day, 2), format="json")
-            clock.shift(dt.timedelta(days=1))
+        log_daily(patient, patient_client, clock, days=3, score=2)
         # A record written behind the services' back (a bulk import, the shell).
         Workout.objects.create(
             patient=patient, date=patient.local_today() - dt.timedelta(days=2),
