@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from recovery.db import EpochSeconds
-from recovery.engine import Guideline, Plan, evaluate, guideline_with_overrides
+from recovery.engine import Guideline, Plan, Rule, evaluate, guideline_with_overrides
 from recovery.engine.inputs import Clearance as ClearanceInput
 from recovery.engine.inputs import History
 from recovery.engine.inputs import PainEntry as PainEntryInput
@@ -184,7 +184,7 @@ def clearance_effect(*, patient: User, cleared_on: dt.date) -> ClearanceEffect:
     if (
         plan.phase == Phase.RETURN
         and plan.day_in_phase == 1
-        and "CLEARANCE" in {item.rule for item in plan.reasons}
+        and Rule.CLEARANCE in {item.rule for item in plan.reasons}
     ):
         text = f"Cleared: from {day} the plan is the return to exercise, stage {plan.stage}."
         return ClearanceEffect(True, plan.phase, plan.stage, text)
