@@ -593,7 +593,7 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
     def no_refresh(patients: object, **options: object) -> list:
         return []
 
-    def no_lock(patient_ids: list[int]) -> dict:
+    def no_lock(patient_ids: list[int], **options: object) -> dict:
         return dict.fromkeys(patient_ids)
 
     cpu = {"GET /me/": cpu_of(get), "POST": cpu_of(post)}
