@@ -381,6 +381,7 @@ class Profile:
     evaluate_rows: tuple[int, int]
     packages: list[tuple[str, float]]
     cpu: dict[str, tuple[float, float]]  # label → (Python ms, PostgreSQL backend ms) per request
+    round_trip_ms: float  # CPU (Python + backend) of one `SELECT 1` on Django's connection
 
 
 def sql_template(sql: str) -> str:
@@ -597,6 +598,7 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
         return dict.fromkeys(patient_ids)
 
     cpu = {"GET /me/": cpu_of(get), "POST": cpu_of(post)}
+    round_trip_ms = _round_trip_cpu_ms(connection)
     with patched(services_module, "plans_refresh", no_refresh):
         cpu["POST without plans_refresh()"] = cpu_of(post)
         with patched(services_module, "lock_patients", no_lock):
@@ -655,7 +657,21 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
         evaluate_rows=(len(history.pain_entries), len(history.workouts)),
         packages=packages,
         cpu=cpu,
+        round_trip_ms=round_trip_ms,
     )
+
+
+def _round_trip_cpu_ms(connection, count: int = 1000) -> float:
+    """The CPU one statement costs before it does any work: this process and its backend."""
+    connection.ensure_connection()
+    backend = connection.connection.info.backend_pid
+    python, postgres = time.process_time(), process_cpu(backend)
+    with connection.cursor() as cursor:
+        for _ in range(count):
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+    python, postgres = time.process_time() - python, process_cpu(backend) - postgres
+    return (python + postgres) * 1000 / count
 
 
 # --- Gunicorn -------------------------------------------------------------------------------
@@ -1014,6 +1030,15 @@ def print_profile(profile: Profile) -> None:
             f"    {label:<38} {python:6.2f} + {postgres:5.2f} = {total:6.2f} ms"
             f"  GET/x {floor / total:4.2f}"
         )
+    # What the statements alone cost: the floor any implementation of this write path pays.
+    extra = len(profile.post_queries) - len(profile.get_queries)
+    budget = floor / TARGET_RATIO - floor
+    print(
+        f"  one statement's round trip costs {profile.round_trip_ms:.2f} ms of CPU here (Python +"
+        f" backend, `SELECT 1`); the POST's {extra} statements more than GET's (BEGIN and COMMIT"
+        f" included) cost at least {extra * profile.round_trip_ms:.2f} ms, against the"
+        f" {budget:.2f} ms a POST may cost beyond GET for a ratio of {TARGET_RATIO:.2f}"
+    )
 
 
 NOISY_CORES = 0.25  # other processes using more than this during a leg make it suspect
