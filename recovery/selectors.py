@@ -112,13 +112,18 @@ def _as_date(value: dt.date | str) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
+@functools.cache
+def _records_after_sql(vendor: str) -> str:
+    return _RECORDS_AFTER_SQL.format(
+        recorded=EpochSeconds.sql(vendor, "created_at"),
+        workout_recorded=EpochSeconds.sql(vendor, "w.created_at"),
+    )
+
+
 def records_after(patient_id: int, day: dt.date) -> History:
     """The patient's records dated after `day`: what a replay resuming from a checkpoint of
     `day` reads (engine/checkpoint.py)."""
-    sql = _RECORDS_AFTER_SQL.format(
-        recorded=EpochSeconds.sql(connection.vendor, "created_at"),
-        workout_recorded=EpochSeconds.sql(connection.vendor, "w.created_at"),
-    )
+    sql = _records_after_sql(connection.vendor)
     after = connection.ops.adapt_datefield_value(day)
     with connection.cursor() as cursor:
         cursor.execute(sql, [patient_id, after] * 3)
