@@ -332,6 +332,64 @@ def test_rest_exit_after_a_flare_in_stage_1_stays_at_stage_1() -> None:
     assert (plan.phase, plan.stage) == ("return", 1)
 
 
+# --- a new injury during rest (interpretation 11) ----------------------------------------------
+
+
+def test_new_acute_pain_during_rest_restarts_the_minimum_rest() -> None:
+    # Onset on D; new sharp pain during exercise on rest day 6; score 1 on every other day.
+    again = sharp(day(5), 8)
+    records = history(sharp(D), daily(day(1), [1] * 4), again, daily(day(6), [1] * 10))
+    # Without the new injury two logs of 1 would end the rest on rest day 8 (D+7).
+    assert evaluate(records, day(7)).phase == "rest"
+    last_rest_day = evaluate(records, day(10))  # day 6 since the new injury
+    assert (last_rest_day.phase, last_rest_day.day_in_phase) == ("rest", 11)
+    rest_min = next(i.text for i in last_rest_day.reasons if i.rule == "REST_MIN")
+    assert "at least 7 days from 25 March 2025" in rest_min
+    assert "day 6 since then" in rest_min
+    assert any(
+        i.rule == "ACUTE_ONSET" and "counts again from that day" in i.text
+        for i in last_rest_day.reasons
+    )
+    exit_day = evaluate(records, day(11))
+    assert (exit_day.phase, exit_day.stage, exit_day.day_in_phase) == ("return", 1, 1)
+    # The rest's own escalation stands; the new injury raises nothing more.
+    assert rules_of(exit_day.escalations) == ["ACUTE_ONSET"]
+
+
+def test_new_acute_pain_during_rest_does_not_put_off_rest_max() -> None:
+    # Never two improved days in a row until new sharp pain on rest day 10; then only 1s,
+    # which would end the rest on rest day 12 but for the new minimum (rest day 16).
+    records = history(
+        sharp(D, 4), daily(day(1), [3, 2] * 4), sharp(day(9), 4), daily(day(10), [1] * 8)
+    )
+    assert evaluate(records, day(13)).phase == "rest"  # rest day 14
+    plan = evaluate(records, day(14))  # rest day 15
+    assert plan.phase == "medical_review"
+    assert [e.anchor for e in raised(plan, "REST_MAX")] == [f"date:{D.isoformat()}"]
+
+
+def test_new_acute_pain_during_a_flare_rest_needs_an_onsets_rest_and_returns_to_stage_1() -> None:
+    start = day(-80)
+    stage3 = start + timedelta(days=RETURN_STARTS + 28)
+    flare_day = stage3 + timedelta(days=2)
+    again = flare_day + timedelta(days=1)
+    records = history(into_return(start, 70), entry(flare_day, 5), sharp(again))
+    # Without the new injury the flare's 3-day rest would end on flare_day + 3, at stage 2.
+    assert evaluate(records, again + timedelta(days=5)).phase == "rest"
+    plan = evaluate(records, again + timedelta(days=6))
+    assert (plan.phase, plan.stage) == ("return", 1)
+    assert plan.episode.flare_count == 1
+
+
+def test_severe_pain_unrelated_to_exercise_during_rest_restarts_nothing() -> None:
+    records = history(sharp(D), daily(day(1), [1] * 4), entry(day(5), 8), daily(day(6), [1] * 4))
+    assert evaluate(records, day(6)).phase == "rest"  # the 8 is still one of the two latest
+    assert (evaluate(records, day(7)).phase, evaluate(records, day(7)).day_in_phase) == (
+        "return",
+        1,
+    )
+
+
 # --- REST_MAX ----------------------------------------------------------------------------------
 
 
@@ -397,6 +455,12 @@ def test_persist_3d(offsets, fires, first) -> None:
     if fires:
         assert open_ones[0].anchor == f"date:{day(first).isoformat()}"
         assert plan.escalation_level == "attention"
+
+
+def test_the_daily_score_is_the_days_highest_not_its_latest() -> None:
+    # Each day a 5, then a 1 recorded after it: S(d) is 5, so the streak runs.
+    records = history([e for k in range(-3, 1) for e in (entry(day(k), 5), entry(day(k), 1))])
+    assert raised(evaluate(records, D), "PERSIST_3D")
 
 
 def test_persist_streak_ends_with_a_non_pain_day() -> None:
@@ -562,6 +626,22 @@ def test_clearance_after_a_repeat_flare_restarts_return_while_recurrence_stays_o
     assert plan.escalation_level == "attention"
 
 
+def test_a_new_episode_counts_its_flares_afresh() -> None:
+    start = day(-120)
+    onset_again = start + timedelta(days=80)
+    second_flare = onset_again + timedelta(days=10)
+    records = history(
+        into_return(start, 70), entry(start + timedelta(days=RETURN_STARTS + 2), 5),
+        sharp(onset_again), daily(onset_again + timedelta(days=1), [1] * 8),
+        entry(second_flare, 5),
+    )  # fmt: skip
+    assert evaluate(records, onset_again - timedelta(days=1)).phase == "active"  # closed
+    plan = evaluate(records, second_flare)
+    assert (plan.phase, plan.episode.start, plan.episode.flare_count) == ("rest", onset_again, 1)
+    assert len(raised(plan, "RECURRENCE")) == 2
+    assert not raised(plan, "RECURRENCE_REPEAT")
+
+
 def test_recurrence_not_outside_return() -> None:
     plan = evaluate(history(sharp(day(-3)), entry(D, 6)), D)  # in rest
     assert not raised(plan, "RECURRENCE")
@@ -678,6 +758,15 @@ def test_clearance_dated_before_the_review_began_changes_nothing() -> None:
     assert plan.escalation_level == "urgent"
 
 
+@pytest.mark.parametrize(("cleared", "phase"), [(-1, "medical_review"), (0, "return")])
+def test_clearance_dated_the_day_a_time_based_review_begins_changes_nothing(cleared, phase):
+    # Worked example 4: REST_MAX and PERSIST_14D move the patient to review on D−1, after
+    # that day's records, so only a clearance dated D or later acts.
+    records = history(sharp(day(-15), 6), daily(day(-14), [5] * 14), clearance(day(cleared)))
+    plan = evaluate(records, D)
+    assert plan.phase == phase
+
+
 def test_clearance_outside_review_changes_nothing() -> None:
     plan = evaluate(history(sharp(day(-2)), clearance(D)), D)
     assert (plan.phase, plan.day_in_phase) == ("rest", 3)
@@ -709,6 +798,14 @@ def test_missed_logs(days_since, nudge, escalation) -> None:
     if escalation:
         assert (missed[0].anchor, missed[0].level) == (f"date:{last.isoformat()}", "attention")
         assert missed[0].raised_on == last + timedelta(days=7)
+
+
+def test_days_with_only_a_workout_are_unlogged_days() -> None:
+    records = history(sharp(day(-10), 4), [workout(day(k), "walking", 20, 2) for k in range(-8, 1)])
+    plan = evaluate(records, D)
+    missed = raised(plan, "MISSED_LOGS")
+    assert [(e.anchor, e.raised_on) for e in missed] == [(f"date:{day(-10).isoformat()}", day(-3))]
+    assert "MISSED_LOGS" in rules_of(plan.advice)
 
 
 def test_missed_logs_only_in_an_episode() -> None:
@@ -766,6 +863,20 @@ def test_non_adherence_in_return(stage, activity, flagged) -> None:
     start = day(-80)
     on = start + timedelta(days=RETURN_STARTS + 14 * (stage - 1) + 9)
     plan = evaluate(history(into_return(start, 60), workout(on, activity, 30, 8)), on)
+    assert bool(raised(plan, "NON_ADHERENCE")) is flagged
+
+
+# Judged against the plan at the end of the day before: day 8's workout by day 7's plan.
+@pytest.mark.parametrize(("stage_day", "flagged"), [(1, True), (8, True), (9, False)])
+def test_non_adherence_for_a_trigger_category_on_stage_3_days_1_to_7(stage_day, flagged):
+    start = day(-80)
+    on = start + timedelta(days=RETURN_STARTS + 28 + stage_day - 1)
+    records = history(
+        workout(start, "deadlift", 20, 8, at=8), into_return(start, 60),
+        workout(on, "squat", 30, 6),
+    )  # fmt: skip
+    plan = evaluate(records, on)
+    assert plan.episode.trigger_categories == ("heavy_strength",)
     assert bool(raised(plan, "NON_ADHERENCE")) is flagged
 
 
@@ -836,6 +947,12 @@ def test_load_above_1_5_fires_once_per_iso_week() -> None:
     # Another spike in the same ISO week raises nothing new.
     later = history(_steady(25, D, 76), workout(day(1), "walking", 200, 2))
     assert len(raised(evaluate(later, day(1)), "LOAD_SPIKE")) == 1
+
+
+def test_load_spike_fires_in_rest_too() -> None:
+    plan = evaluate(history(_steady(25, D, 76), sharp(day(-2))), D)
+    assert plan.phase == "rest"
+    assert [e.level for e in raised(plan, "LOAD_SPIKE")] == ["attention"]
 
 
 @pytest.mark.parametrize(("history_days", "fires"), [(20, False), (21, True)])

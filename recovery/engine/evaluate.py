@@ -409,11 +409,17 @@ def _rest_items(
     g = st.g
     rest_day = day - start + 1
     reasons.append(Item(rule, texts.rest_reason(rule, start, rest_day)))
-    if rest_day < st.rest_min:
-        after_flare = rule == Rule.RECURRENCE
-        reasons.append(
-            Item(Rule.REST_MIN.value, texts.rest_min(rest_day, st.rest_min, after_flare, g))
+    reinjured = st.reinjured_on
+    if reinjured is not None:
+        reasons.append(Item(Rule.ACUTE_ONSET.value, texts.rest_restarted(reinjured)))
+    clock_day = day - (reinjured if reinjured is not None else start) + 1
+    if clock_day < st.rest_min:
+        # The minimum in force is the flare's unless a new injury raised it to an onset's.
+        after_flare = rule == Rule.RECURRENCE and (
+            reinjured is None or st.rest_min != g.rest_min_days
         )
+        text = texts.rest_min(clock_day, st.rest_min, after_flare, g, since=reinjured)
+        reasons.append(Item(Rule.REST_MIN.value, text))
     advice.append(Item(rule, texts.RELATIVE_REST))
     advice.append(Item(rule, texts.rest_allowed(g)))
     advice.append(Item(rule, texts.STRETCHES))

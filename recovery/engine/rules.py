@@ -109,11 +109,16 @@ def red_flag_urgent(st: State, entry: PainEntry, day: int) -> None:
 
 
 def acute_onset(st: State, entry: PainEntry, day: int) -> None:
-    if st.episode_start is not None or not is_acute(entry, st.g):
+    if not is_acute(entry, st.g):
         return
-    if st.raise_escalation(Rule.ACUTE_ONSET, day_key(day), day, day, CLOSE_REST):
-        st.open_episode(Rule.ACUTE_ONSET, day)
-        st.enter_rest(Rule.ACUTE_ONSET, day, after_flare=False)
+    if st.episode_start is None:
+        if st.raise_escalation(Rule.ACUTE_ONSET, day_key(day), day, day, CLOSE_REST):
+            st.open_episode(Rule.ACUTE_ONSET, day)
+            st.enter_rest(Rule.ACUTE_ONSET, day, after_flare=False)
+    elif st.phase == REST:
+        # The guidelines name no rule for a new injury during a rest; the safer reading
+        # (interpretation 11) rests at least as long again from it.
+        st.restart_rest_clock(day)
 
 
 def doms(st: State, entry: PainEntry, day: int) -> None:
@@ -180,19 +185,17 @@ def log_day(st: State, day: int, score: int) -> None:
 
 def rest_exit(st: State, day: int) -> bool:
     g = st.g
-    if st.phase != REST or st.phase_start is None:
+    clock = st.rest_clock_start()
+    if st.phase != REST or clock is None:
         return False
-    if day - st.phase_start + 1 < st.rest_min:
+    if day - clock + 1 < st.rest_min:
         return False
-    if (
-        st.prev_log is None
-        or st.prev_log < st.phase_start
-        or st.prev_log < day - g.exit_window_days
-    ):
+    if st.prev_log is None or st.prev_log < clock or st.prev_log < day - g.exit_window_days:
         return False
     if st.last_score > g.improved_max or st.prev_score > g.improved_max:
         return False
-    after_flare = st.phase_rule == Rule.RECURRENCE
+    # After a new injury during the rest, the return starts at stage 1, as after an onset.
+    after_flare = st.phase_rule == Rule.RECURRENCE and st.reinjured_on is None
     stage = max(1, st.flare_stage - 1) if after_flare else 1
     st.enter_return(Rule.REST_EXIT, day, stage)
     return True

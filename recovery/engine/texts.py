@@ -119,8 +119,23 @@ def rest_reason(rule: str, day: int, rest_day: int) -> str:
     )
 
 
-def rest_min(rest_day: int, minimum: int, after_flare: bool, g: Guideline) -> str:
+def rest_restarted(day: int) -> str:
+    return (
+        f"You logged new sharp or severe pain during or after exercise on {when(day)}, while "
+        "resting, so your minimum rest counts again from that day."
+    )
+
+
+def rest_min(
+    rest_day: int, minimum: int, after_flare: bool, g: Guideline, since: int | None = None
+) -> str:
+    """`rest_day` counts from `since` when a new injury restarted the minimum rest."""
     name = "rest_after_flare_days" if after_flare else "rest_min_days"
+    if since is not None:
+        return (
+            f"Rest for at least {minimum} days from {when(since)} before you start returning "
+            f"to exercise (today is day {rest_day} since then).{note(g, name)}"
+        )
     return (
         f"Rest for at least {minimum} days before you start returning to exercise "
         f"(today is day {rest_day}).{note(g, name)}"
