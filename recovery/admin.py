@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
+from accounts.models import Role, User
+from accounts.selectors import linked_patients
 from recovery import services
 from recovery.engine import OVERRIDE_BOUNDS, GuidelineError, guideline_with_overrides
 from recovery.models import (
     Activity,
     Clearance,
+    ClearanceSource,
     Escalation,
     EscalationAcknowledgement,
     GuidelineOverride,
@@ -18,13 +23,40 @@ from recovery.models import (
     PlanSnapshot,
     Workout,
 )
+from recovery.validators import check_record_date
+
+
+class PatientRecordForm(forms.ModelForm):
+    """A patient's dated record, checked as the API checks it: the date within the
+    patient's own calendar (`date_field`)."""
+
+    date_field = "date"
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        patient, when = cleaned.get("patient"), cleaned.get(self.date_field)
+        if patient is not None and when is not None:
+            try:
+                check_record_date(when, patient=patient, field=self.date_field)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
 
 
 class RefreshPlanOnSaveMixin:
-    """Saving or deleting a row re-evaluates its patient's plan in the same transaction."""
+    """Saving or deleting a row re-evaluates its patient's plan in the same transaction.
 
+    Only patients can be picked as the row's patient (a raw id of anyone else is refused).
+    """
+
+    form = PatientRecordForm
     # The recorded order is what the engine replays within a day; staff must not rewrite it.
     readonly_fields = ("created_at", "updated_at")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "patient":
+            kwargs["queryset"] = User.objects.filter(role=Role.PATIENT)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change) -> None:
         with services.history_change(obj.patient):
@@ -80,14 +112,55 @@ class WorkoutAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
     date_hierarchy = "date"
 
 
+class ClearanceForm(PatientRecordForm):
+    """As the API records one: by a therapist linked to the patient, who is then the
+    clinician, or self-reported naming the clinician. The source follows from which."""
+
+    date_field = "cleared_on"
+
+    class Meta:
+        model = Clearance
+        fields = ["patient", "cleared_on", "therapist", "clinician_name", "notes"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        patient, therapist = cleaned.get("patient"), cleaned.get("therapist")
+        if therapist is not None:
+            if patient is not None and not linked_patients(therapist=therapist).filter(
+                pk=patient.pk
+            ):
+                self.add_error("therapist", "This therapist is not linked to the patient.")
+        elif not cleaned.get("clinician_name", "").strip():
+            self.add_error(
+                "clinician_name", "Name the clinician, or pick the linked therapist who cleared."
+            )
+        return cleaned
+
+    def save(self, commit: bool = True) -> Clearance:
+        clearance = super().save(commit=False)
+        therapist = clearance.therapist
+        clearance.source = ClearanceSource.THERAPIST if therapist else ClearanceSource.SELF_REPORTED
+        clearance.clinician_name = therapist.name if therapist else clearance.clinician_name.strip()
+        if commit:
+            clearance.save()
+        return clearance
+
+
 @admin.register(Clearance)
 class ClearanceAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
+    form = ClearanceForm
+    readonly_fields = ("source", "created_at", "updated_at")
     list_display = ["cleared_on", "patient", "source", "therapist", "clinician_name", "created_at"]
     list_filter = ["source"]
     search_fields = ["patient__email", "patient__name", "clinician_name"]
     raw_id_fields = ["patient", "therapist"]
     list_select_related = ["patient", "therapist"]
     date_hierarchy = "cleared_on"
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "therapist":
+            kwargs["queryset"] = User.objects.filter(role=Role.THERAPIST)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class GuidelineOverrideForm(forms.ModelForm):
@@ -107,7 +180,10 @@ class GuidelineOverrideForm(forms.ModelForm):
         try:
             guideline_with_overrides(values)
         except GuidelineError as exc:
-            raise forms.ValidationError(list(exc.errors.values())) from None
+            # On the value, the one thing this form sets (and so the database constraint on
+            # it is not reported a second time).
+            for message in exc.errors.values():
+                self.add_error("value", message)
         return cleaned
 
 
@@ -122,7 +198,7 @@ class GuidelineOverrideAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
     list_select_related = ["patient", "set_by"]
 
     def save_model(self, request, obj, form, change) -> None:
-        obj.set_by = request.user
+        obj.set_by, obj.set_at = request.user, timezone.now()
         super().save_model(request, obj, form, change)
 
 

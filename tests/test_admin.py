@@ -6,11 +6,13 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role
 from recovery import services
 from recovery.models import (
     Activity,
+    Clearance,
     Escalation,
     GuidelineOverride,
     PainEntry,
@@ -136,3 +138,85 @@ def test_moving_an_activity_to_another_category_drops_every_checkpoint(
     assert Activity.objects.get(slug="golf").category == "low_impact"
     # The next save replays in full, with golf's new category.
     assert PlanSnapshot.objects.get(patient=patient).checkpoint is None
+
+
+def test_admin_override_edit_records_who_set_it_and_when(staff_client, patient):
+    override = GuidelineOverride.objects.create(
+        patient=patient, name="stage_days", value=10, set_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    )
+    url = reverse("admin:recovery_guidelineoverride_change", args=[override.pk])
+    before = timezone.now()
+    response = staff_client.post(url, {"patient": patient.pk, "name": "stage_days", "value": 12})
+    assert response.status_code == 302
+    override.refresh_from_db()
+    assert (override.value, override.set_by.email) == (12, "staff@clinic.test")
+    assert override.set_at >= before
+
+
+def test_admin_override_error_is_on_the_value_and_said_once(staff_client, patient):
+    url = reverse("admin:recovery_guidelineoverride_add")
+    response = staff_client.post(url, {"patient": patient.pk, "name": "stage_days", "value": 40})
+    form = response.context["adminform"].form
+    assert form.errors == {"value": ["must be between 7 and 28"]}
+
+
+def test_admin_refuses_a_record_for_someone_who_is_not_a_patient(staff_client, therapist, today):
+    url = reverse("admin:recovery_guidelineoverride_add")
+    response = staff_client.post(url, {"patient": therapist.pk, "name": "stage_days", "value": 10})
+    assert response.status_code == 200
+    assert "patient" in response.context["adminform"].form.errors
+    assert not GuidelineOverride.objects.exists()
+    assert not PlanSnapshot.objects.filter(patient=therapist).exists()
+
+
+@pytest.mark.parametrize(("days", "accepted"), [(0, True), (1, False), (-365, True), (-366, False)])
+def test_admin_pain_entry_date_is_checked_like_the_apis(
+    staff_client, patient, today, days, accepted
+):
+    form = {
+        "patient": patient.pk, "date": (today + dt.timedelta(days=days)).isoformat(), "score": 2,
+        "region": "neck", "character": "ache", "onset": "unrelated", "notes": "",
+    }  # fmt: skip
+    response = staff_client.post(reverse("admin:recovery_painentry_add"), form)
+    assert (response.status_code == 302) is accepted
+    assert PainEntry.objects.filter(patient=patient).exists() is accepted
+    if not accepted:
+        assert list(response.context["adminform"].form.errors) == ["date"]
+
+
+def _clearance_form(patient, day, **fields) -> dict:
+    return {"patient": patient.pk, "cleared_on": day.isoformat(), "therapist": "",
+            "clinician_name": "", "notes": "", **fields}  # fmt: skip
+
+
+def test_admin_clearance_by_a_linked_therapist_is_theirs(staff_client, patient, therapist, today):
+    services.pain_entry_create(
+        patient=patient, date=today - dt.timedelta(days=1), score=2, region="neck",
+        character="ache", onset="unrelated", red_flags=["leg_numbness"],
+    )  # fmt: skip
+    form = _clearance_form(patient, today, therapist=therapist.pk, clinician_name="Someone Else")
+    response = staff_client.post(reverse("admin:recovery_clearance_add"), form)
+    assert response.status_code == 302
+    clearance = Clearance.objects.get(patient=patient)
+    assert (clearance.source, clearance.clinician_name) == ("therapist", therapist.name)
+    assert PlanSnapshot.objects.get(patient=patient).phase == "return"
+
+
+@pytest.mark.parametrize(
+    ("fields", "days", "field"),
+    [
+        ({"therapist": "other"}, 0, "therapist"),  # not linked to the patient
+        ({}, 0, "clinician_name"),  # self-reported without naming the clinician
+        ({"clinician_name": "Dr Rao"}, 1, "cleared_on"),  # tomorrow
+    ],
+)
+def test_admin_refuses_a_clearance_the_api_would_refuse(
+    staff_client, patient, other_therapist, today, fields, days, field
+):
+    if fields.get("therapist") == "other":
+        fields = {"therapist": other_therapist.pk}
+    form = _clearance_form(patient, today + dt.timedelta(days=days), **fields)
+    response = staff_client.post(reverse("admin:recovery_clearance_add"), form)
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == [field]
+    assert not Clearance.objects.exists()
