@@ -6,11 +6,16 @@ import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -33,4 +38,27 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             {"detail": "A value in the request cannot be stored."},
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, Http404):
+        # One plain body for every missing or hidden row, rather than Django's message that
+        # names the model behind the URL ("No User matches the given query.").
+        exc = NotFound()
     return drf_exception_handler(exc, context)
+
+
+# Django's own error views, for what never reaches a DRF view: a path no URL matches
+# (`/api/v1/patients/abc/`) or a failure outside one. Under the API they answer DRF's
+# JSON body too, so clients never have to parse an HTML page.
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            {"detail": "Server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR
+        )
+    return defaults.server_error(request)

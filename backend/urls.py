@@ -22,3 +22,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "backend.exceptions.page_not_found"
+handler500 = "backend.exceptions.server_error"

@@ -414,15 +414,18 @@ def overrides_set(
     The combined result is validated against the bounds (including rest_max_days ≥
     rest_min_days) before anything is written.
     """
-    current = {o.name: o.value for o in GuidelineOverride.objects.filter(patient=patient)}
-    merged = {**current, **values}
-    merged = {name: value for name, value in merged.items() if value is not None}
-    try:
-        guideline_with_overrides(merged)
-    except GuidelineError as exc:
-        raise ValidationError({name: [message] for name, message in exc.errors.items()}) from None
     now = timezone.now()
+    # Checked under the patient's lock, against what is stored then: two edits at once
+    # (rest_min_days up, rest_max_days down) cannot together store a pair neither allows.
     with history_change(patient):
+        current = {o.name: o.value for o in GuidelineOverride.objects.filter(patient=patient)}
+        merged = {**current, **values}
+        merged = {name: value for name, value in merged.items() if value is not None}
+        try:
+            guideline_with_overrides(merged)
+        except GuidelineError as exc:
+            errors = {name: [message] for name, message in exc.errors.items()}
+            raise ValidationError(errors) from None
         for name, value in values.items():
             if value is None:
                 GuidelineOverride.objects.filter(patient=patient, name=name).delete()

@@ -304,6 +304,26 @@ def test_olivia_cannot_record_a_clearance_or_override_for_alice(world):
     assert not GuidelineOverride.objects.filter(patient_id=alice_id).exists()
 
 
+@pytest.mark.parametrize(
+    "body",
+    [{"cleared_on": "not a date"}, {"cleared_on": "{today}", "surprise": 1}, {}],
+    ids=["bad-date", "unknown-field", "empty"],
+)
+@pytest.mark.parametrize("target", ["alice", "nobody"])
+def test_an_unlinked_id_is_404_before_the_body_is_judged(world, body, target):
+    """Whether the body is good or bad must not tell Olivia whether Alice exists."""
+    olivia = client_for(world.users["olivia"])
+    patient_id = world.ids["alice"] if target == "alice" else 999_999
+    before = stored_rows()
+    for method, path in (
+        ("post", f"{API}/patients/{patient_id}/clearances/"),
+        ("patch", f"{API}/patients/{patient_id}/overrides/"),
+    ):
+        response = getattr(olivia, method)(path, world.body(body), format="json")
+        assert (response.status_code, response.json()) == (404, {"detail": "Not found."})
+    assert stored_rows() == before
+
+
 def test_acknowledging_a_stranger_escalation_stores_no_acknowledgement(world):
     theo = client_for(world.users["theo"])
 

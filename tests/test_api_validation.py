@@ -790,3 +790,67 @@ def test_garbage_body_never_causes_a_server_error(request, patient, pain, sessio
     assert failures == [], "\n".join(failures)
     if request.node.callspec.id != "null":  # {"rest_min_days": null, ...} validly resets overrides
         assert stored_rows() == before
+
+
+# --- Paths no view matches, pagination and bodiless actions ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/patients/abc/plan/", "/escalations/abc/acknowledge/", "/escalations/1/", "/no-such-thing/"],
+)
+def test_an_api_path_nothing_matches_answers_json_404(therapist_client, path):
+    response = therapist_client.get(f"{API}{path}")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_web_path_nothing_matches_answers_the_html_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [({"page": "abc"}, "page"), ({"page": "0"}, "page"), ({"page": "-1"}, "page"),
+     ({"page": "1.5"}, "page"), ({"page_size": "many"}, "page_size"),
+     ({"page_size": "0"}, "page_size")],
+)  # fmt: skip
+def test_a_bad_page_or_page_size_is_400_naming_it(patient_client, query, named):
+    response = patient_client.get(f"{API}/pain-logs/", query)
+    assert response.status_code == 400
+    assert list(response.json()) == [named]
+
+
+def test_a_page_past_the_last_is_404_saying_so(patient_client):
+    response = patient_client.get(f"{API}/pain-logs/", {"page": "7"})
+    assert response.status_code == 404
+    assert response.json()["detail"].startswith("There is no page 7")
+    assert patient_client.get(f"{API}/pain-logs/", {"page": "1"}).status_code == 200
+    assert patient_client.get(f"{API}/pain-logs/", {"page": "last"}).status_code == 200
+
+
+@pytest.fixture
+def open_escalation(patient, today) -> Escalation:
+    return Escalation.objects.create(
+        patient=patient, rule="PERSIST_3D", level="attention", anchor=f"date:{today}",
+        anchor_date=today, raised_on=today,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [("{not json", "detail"), ('{"seen": true}', "seen"), ("[1, 2]", "detail")],
+)
+def test_acknowledge_takes_no_body(therapist_client, open_escalation, raw, named):
+    url = f"{API}/escalations/{open_escalation.pk}/acknowledge/"
+    response = therapist_client.post(url, raw, content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()) == [named]
+    assert not open_escalation.acknowledgements.exists()
+    # Without a body (or with an empty object) it is recorded.
+    assert therapist_client.post(url).status_code == 200
+    assert therapist_client.post(url, {}, format="json").status_code == 200
+    assert open_escalation.acknowledgements.count() == 1

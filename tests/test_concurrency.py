@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from recovery import services
-from recovery.models import PainEntry, PlanSnapshot
+from recovery.models import GuidelineOverride, PainEntry, PlanSnapshot
 from tests.services import needs_service
 
 
@@ -53,3 +54,44 @@ def test_a_save_waits_for_the_patients_lock_and_then_sees_the_other_write(patien
     snapshot = PlanSnapshot.objects.get(patient=patient)
     assert (snapshot.phase, snapshot.escalation_level) == ("rest", "see_doctor")
     assert PainEntry.objects.filter(patient=patient).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_override_edits_at_once_cannot_store_a_pair_neither_allows(patient, therapist):
+    """rest_min_days 14 and rest_max_days 7 are each fine alone, not together: the second
+    edit is checked under the lock against the first, and refused as bad input."""
+    needs_service("PostgreSQL", connection.vendor == "postgresql")
+    first_has_lock, first_may_commit = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first_editor() -> None:
+        with services.history_change(patient):
+            services.overrides_set(patient=patient, values={"rest_min_days": 14}, set_by=therapist)
+            first_has_lock.set()
+            first_may_commit.wait(timeout=10)
+        connection.close()
+
+    def second_editor() -> None:
+        first_has_lock.wait(timeout=10)
+        try:
+            services.overrides_set(patient=patient, values={"rest_max_days": 7}, set_by=therapist)
+            outcome["second"] = "stored"
+        except ValidationError as exc:
+            outcome["second"] = exc.message_dict
+        connection.close()
+
+    threads = [threading.Thread(target=first_editor), threading.Thread(target=second_editor)]
+    for thread in threads:
+        thread.start()
+    first_has_lock.wait(timeout=10)
+    threads[1].join(timeout=0.5)
+    assert threads[1].is_alive()  # waiting for the patient's lock
+    first_may_commit.set()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert outcome["second"] == {
+        "rest_max_days": ["rest_max_days (7) must be at least rest_min_days (14)"]
+    }
+    stored = dict(GuidelineOverride.objects.filter(patient=patient).values_list("name", "value"))
+    assert stored == {"rest_min_days": 14}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.db import IntegrityError, transaction
 
 from recovery import services
@@ -184,7 +185,7 @@ def test_self_reported_clearance_names_the_clinician(patient, patient_client, to
 
 def test_patients_list_shows_each_patients_stored_plan(patient, therapist, therapist_client, today):
     log_pain(client_for(patient), today, 8, character="sharp", onset="during_exercise")
-    rows = therapist_client.get("/api/v1/patients/").json()["results"]
+    rows = therapist_client.get("/api/v1/patients/").json()  # a JSON array, as API.md gives it
     assert [
         (row["id"], row["phase"], row["stage"], row["escalation_level"], row["last_log_date"])
         for row in rows
@@ -192,6 +193,39 @@ def test_patients_list_shows_each_patients_stored_plan(patient, therapist, thera
     detail = therapist_client.get(f"/api/v1/patients/{patient.id}/").json()
     assert detail["plan"]["phase"] == "rest"
     assert detail["plan"]["episode"]["trigger_rule"] == "ACUTE_ONSET"
+
+
+def test_patient_detail_agrees_with_its_own_plan_when_the_stored_summary_lags(
+    patient, therapist_client
+):
+    """Sixteen days after an onset, with nothing logged since and no sweep yet, the stored
+    summary still says rest; the detail replays today, and all of it says medical_review."""
+    onset = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+    with time_machine.travel(onset, tick=False):
+        log_pain(client_for(patient), onset.date(), 8, character="sharp", onset="during_exercise")
+    with time_machine.travel(onset + dt.timedelta(days=16), tick=False):
+        listed = therapist_client.get("/api/v1/patients/").json()
+        detail = therapist_client.get(f"/api/v1/patients/{patient.id}/").json()
+
+    assert (listed[0]["phase"], listed[0]["clearance_required"]) == ("rest", False)
+    plan = detail["plan"]
+    assert (plan["phase"], plan["clearance_required"]) == ("medical_review", True)
+    for field in ("phase", "stage", "escalation_level", "clearance_required", "last_log_date"):
+        assert detail[field] == plan[field], field
+
+
+def test_override_values_are_whole_numbers_where_the_guideline_counts(patient, therapist_client):
+    url = f"/api/v1/patients/{patient.id}/overrides/"
+    assert therapist_client.patch(url, {"rest_min_days": 5}, format="json").status_code == 200
+    rows = {row["name"]: row for row in therapist_client.get(url).json()}
+    assert [rows["rest_min_days"][key] for key in ("value", "default", "minimum", "maximum")] == [
+        5, 7, 3, 14
+    ]  # fmt: skip
+    assert all(isinstance(rows["rest_min_days"][key], int) for key in ("value", "default"))
+    assert (rows["weekly_increase"]["value"], rows["weekly_increase"]["minimum"]) == (0.1, 0.05)
+    plan = therapist_client.get(f"/api/v1/patients/{patient.id}/plan/").json()
+    assert plan["overrides"] == [{"name": "rest_min_days", "value": 5, "default": 7}]
+    assert isinstance(plan["overrides"][0]["value"], int)
 
 
 def test_acknowledging_is_per_therapist(patient, therapist, other_therapist, today):

@@ -222,10 +222,18 @@ class EpisodeSerializer(serializers.Serializer):
     flare_count = serializers.IntegerField()
 
 
+class GuidelineNumberField(serializers.FloatField):
+    """A guideline value: a day count or score as a whole number (7, not 7.0)."""
+
+    def to_representation(self, value: float) -> int | float:
+        number = super().to_representation(value)
+        return int(number) if number.is_integer() else number
+
+
 class PlanOverrideSerializer(serializers.Serializer):
     name = serializers.CharField()
-    value = serializers.FloatField()
-    default = serializers.FloatField()
+    value = GuidelineNumberField()
+    default = GuidelineNumberField()
 
 
 class PlanSerializer(serializers.Serializer):
@@ -262,6 +270,10 @@ class PlanQuerySerializer(serializers.Serializer):
 
 
 class PatientDetailSerializer(PatientSummarySerializer):
+    """One patient with today's plan, replayed; the summary fields are read off that same
+    plan, so they never disagree with it. (The stored summary the list shows can lag a
+    time-based change, such as an over-long rest going to review, until the next sweep.)"""
+
     plan = serializers.SerializerMethodField()
 
     class Meta(PatientSummarySerializer.Meta):
@@ -270,6 +282,21 @@ class PatientDetailSerializer(PatientSummarySerializer):
 
     def get_plan(self, user: User) -> dict:
         return PlanSerializer(self.context["plan"]).data
+
+    def get_phase(self, user: User) -> str:
+        return self.context["plan"].phase
+
+    def get_stage(self, user: User) -> int | None:
+        return self.context["plan"].stage
+
+    def get_escalation_level(self, user: User) -> str:
+        return self.context["plan"].escalation_level
+
+    def get_clearance_required(self, user: User) -> bool:
+        return self.context["plan"].clearance_required
+
+    def get_last_log_date(self, user: User) -> dt.date | None:
+        return self.context["plan"].last_log_date
 
 
 class EscalationSerializer(serializers.Serializer):
@@ -303,9 +330,9 @@ class ClearanceRecordedSerializer(ClearanceSerializer):
 
 class OverrideSerializer(serializers.Serializer):
     name = serializers.CharField()
-    value = serializers.FloatField()
-    default = serializers.FloatField()
-    minimum = serializers.FloatField()
-    maximum = serializers.FloatField()
+    value = GuidelineNumberField()
+    default = GuidelineNumberField()
+    minimum = GuidelineNumberField()
+    maximum = GuidelineNumberField()
     set_by = serializers.CharField(allow_null=True)
     set_at = serializers.DateTimeField(allow_null=True)

@@ -63,6 +63,15 @@ def filter_date_range(queryset: QuerySet, request: Request, field: str = "date")
     return queryset
 
 
+def reject_body(request: Request) -> None:
+    """For an action that takes no body: malformed JSON or any field answers 400."""
+    unexpected = request.data  # parsing it raises ParseError (400) on malformed JSON
+    if not isinstance(unexpected, dict):
+        raise ValidationError({"detail": "This request takes no body."})
+    if unexpected:
+        raise ValidationError({name: ["Unknown field."] for name in unexpected})
+
+
 def plan_response(request: Request, patient: User) -> Response:
     query = PlanQuerySerializer(data=request.query_params, context={"patient": patient})
     query.is_valid(raise_exception=True)
@@ -210,6 +219,7 @@ class EscalationAcknowledgeView(APIView):
     @extend_schema(request=None, responses=EscalationSerializer)
     def post(self, request: Request, pk: int) -> Response:
         escalation = get_object_or_404(selectors.escalations_visible_to(user=request.user), pk=pk)
+        reject_body(request)
         acknowledgement = services.escalation_acknowledge(
             escalation=escalation, therapist=request.user
         )
@@ -225,6 +235,11 @@ class LinkedPatientMixin:
 
     permission_classes = [IsTherapist]
 
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        # Before the body is read: an unlinked id answers 404 even when the body is bad.
+        self.get_patient()
+
     def get_patient(self) -> User:
         if not hasattr(self, "_patient"):
             patients = linked_patients(therapist=self.request.user)
@@ -233,8 +248,11 @@ class LinkedPatientMixin:
 
 
 class PatientListView(generics.ListAPIView):
+    """Every linked patient in one JSON array, as API.md gives it (not paginated)."""
+
     permission_classes = [IsTherapist]
     serializer_class = PatientSummarySerializer
+    pagination_class = None
 
     def get_queryset(self) -> QuerySet:
         return (
