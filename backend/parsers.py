@@ -1,11 +1,13 @@
-"""Request parsing that answers 400, never 500, for JSON that Python cannot hold."""
+"""Request parsing that answers 400, never 500: for JSON that Python cannot hold, and for a
+body sent to an action that takes none."""
 
 from __future__ import annotations
 
 import json
 
 from rest_framework import parsers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.request import Request
 
 
 class JSONParser(parsers.JSONParser):
@@ -26,3 +28,12 @@ class JSONParser(parsers.JSONParser):
                 "JSON parse error - the body holds an invalid Unicode character."
             ) from None
         return data
+
+
+def reject_body(request: Request) -> None:
+    """For an action that takes no body: malformed JSON or any field answers 400."""
+    unexpected = request.data  # parsing it raises ParseError (400) on malformed JSON
+    if not isinstance(unexpected, dict):
+        raise ValidationError({"detail": "This request takes no body."})
+    if unexpected:
+        raise ValidationError({name: ["Unknown field."] for name in unexpected})

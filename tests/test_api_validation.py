@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.cache import cache
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import Invitation, User
 from recovery.models import (
     Activity,
     Clearance,
@@ -854,3 +855,18 @@ def test_acknowledge_takes_no_body(therapist_client, open_escalation, raw, named
     assert therapist_client.post(url).status_code == 200
     assert therapist_client.post(url, {}, format="json").status_code == 200
     assert open_escalation.acknowledgements.count() == 1
+
+
+@pytest.mark.parametrize(("raw", "named"), [("{not json", "detail"), ('{"days": 30}', "days")])
+def test_invitation_and_logout_take_no_body(therapist, therapist_client, raw, named):
+    invite = therapist_client.post(f"{API}/invitations/", raw, content_type="application/json")
+    assert (invite.status_code, list(invite.json())) == (400, [named])
+    assert not Invitation.objects.exists()
+
+    token, _ = Token.objects.get_or_create(user=therapist)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    logout = client.post(f"{API}/auth/logout/", raw, content_type="application/json")
+    assert (logout.status_code, list(logout.json())) == (400, [named])
+    assert Token.objects.filter(key=token.key).exists()
+    assert client.post(f"{API}/auth/logout/").status_code == 204

@@ -24,6 +24,7 @@ from accounts.api.serializers import (
 )
 from accounts.models import Role
 from accounts.permissions import IsPatient, IsTherapist
+from backend.parsers import reject_body
 
 
 class RegisterView(APIView):
@@ -76,6 +77,7 @@ class LogoutView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
+        reject_body(request)
         services.token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -96,6 +98,7 @@ class InvitationCreateView(APIView):
 
     @extend_schema(request=None, responses={201: InvitationSerializer})
     def post(self, request: Request) -> Response:
+        reject_body(request)
         invitation = services.invitation_create(therapist=request.user)
         return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 

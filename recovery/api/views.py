@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import IsPatient, IsTherapist
 from accounts.selectors import linked_patients
+from backend.parsers import reject_body
 from recovery import selectors, services
 from recovery.api.serializers import (
     ActivitySerializer,
@@ -61,15 +62,6 @@ def filter_date_range(queryset: QuerySet, request: Request, field: str = "date")
     if "to" in query.validated_data:
         queryset = queryset.filter(**{f"{field}__lte": query.validated_data["to"]})
     return queryset
-
-
-def reject_body(request: Request) -> None:
-    """For an action that takes no body: malformed JSON or any field answers 400."""
-    unexpected = request.data  # parsing it raises ParseError (400) on malformed JSON
-    if not isinstance(unexpected, dict):
-        raise ValidationError({"detail": "This request takes no body."})
-    if unexpected:
-        raise ValidationError({name: ["Unknown field."] for name in unexpected})
 
 
 def plan_response(request: Request, patient: User) -> Response:
