@@ -356,6 +356,14 @@ def test_new_acute_pain_during_rest_restarts_the_minimum_rest() -> None:
     assert rules_of(exit_day.escalations) == ["ACUTE_ONSET"]
 
 
+def test_a_second_acute_entry_on_the_onset_day_is_the_same_injury() -> None:
+    records = history(sharp(D, 8), sharp(D, 7), daily(day(1), [1] * 8))
+    plan = evaluate(records, day(5))
+    assert [i.rule for i in plan.reasons] == ["ACUTE_ONSET", "REST_MIN"]
+    assert "from" not in plan.reasons[1].text
+    assert evaluate(records, day(6)).phase == "return"  # rest day 7, as after one entry
+
+
 def test_new_acute_pain_during_rest_does_not_put_off_rest_max() -> None:
     # Never two improved days in a row until new sharp pain on rest day 10; then only 1s,
     # which would end the rest on rest day 12 but for the new minimum (rest day 16).

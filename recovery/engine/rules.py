@@ -115,9 +115,10 @@ def acute_onset(st: State, entry: PainEntry, day: int) -> None:
         if st.raise_escalation(Rule.ACUTE_ONSET, day_key(day), day, day, CLOSE_REST):
             st.open_episode(Rule.ACUTE_ONSET, day)
             st.enter_rest(Rule.ACUTE_ONSET, day, after_flare=False)
-    elif st.phase == REST:
+    elif st.phase == REST and day > (st.rest_clock_start() or day):
         # The guidelines name no rule for a new injury during a rest; the safer reading
-        # (interpretation 11) rests at least as long again from it.
+        # (interpretation 11) rests at least as long again from it. A second such entry on
+        # the day the clock started is the same injury.
         st.restart_rest_clock(day)
 
 
