@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
@@ -233,22 +234,43 @@ def lock_patients(
     return stored
 
 
+class HistoryChange:
+    """The dates of the records a change adds, moves or removes: given to `history_change`
+    up front, or told with `touches` once the lock is held and the rows are read afresh."""
+
+    def __init__(self, dated: Collection[dt.date]) -> None:
+        self.dates = list(dated)
+
+    def touches(self, *dates: dt.date) -> None:
+        self.dates.extend(dates)
+
+
 @contextmanager
-def history_change(patient: User, *, dated: Collection[dt.date] | None = None) -> Iterator[None]:
+def history_change(patient: User, *, dated: Collection[dt.date] = ()) -> Iterator[HistoryChange]:
     """Wrap a change to `patient`'s records: lock them, let the change happen, re-evaluate.
 
     All in one transaction, so the change, the snapshot and any escalation it raises are
-    stored together or not at all. `dated` names the dates of the records the change adds,
-    moves or removes: when all of them come after the stored checkpoint's day, the
-    re-evaluation resumes from the checkpoint. Without `dated` (an override, an admin edit)
-    it replays the whole history.
+    stored together or not at all. When every date the change touches comes after the
+    stored checkpoint's day, the re-evaluation resumes from the checkpoint. A change that
+    touches no date (an override, an admin edit) replays the whole history.
     """
     with transaction.atomic():
         checkpoint = lock_patients([patient.id], read_checkpoints=True)[patient.id]
-        yield
-        if not dated or checkpoint is None or min(dated) <= checkpoint.day:
+        change = HistoryChange(dated)
+        yield change
+        if not change.dates or checkpoint is None or min(change.dates) <= checkpoint.day:
             checkpoint = None
         plans_refresh([patient], checkpoints={patient.id: checkpoint})
+
+
+def _as_stored(record: PainEntry | Workout) -> PainEntry | Workout:
+    """`record` as stored now; call it under the patient's lock. The caller loaded it before
+    the lock, and a request holding the lock meanwhile may have moved or removed it."""
+    stored = type(record).objects.filter(pk=record.pk, patient_id=record.patient_id).first()
+    if stored is None:
+        raise Http404("The record no longer exists.")
+    stored.patient = record.patient  # the same patient, already loaded
+    return stored
 
 
 def checkpoints_forget() -> int:
@@ -309,15 +331,20 @@ def pain_entry_create(
 
 
 def pain_entry_update(*, entry: PainEntry, **fields: object) -> PainEntry:
-    was_dated = entry.date
-    _apply_pain_fields(entry, fields)
-    with history_change(entry.patient, dated=[was_dated, entry.date]):
+    """Apply `fields` to the entry as stored under the lock, and return it."""
+    with history_change(entry.patient) as change:
+        entry = _as_stored(entry)
+        change.touches(entry.date)
+        _apply_pain_fields(entry, fields)
+        change.touches(entry.date)
         entry.save()
     return entry
 
 
 def pain_entry_delete(*, entry: PainEntry) -> None:
-    with history_change(entry.patient, dated=[entry.date]):
+    with history_change(entry.patient) as change:
+        entry = _as_stored(entry)
+        change.touches(entry.date)
         entry.delete()
 
 
@@ -363,15 +390,20 @@ def workout_create(
 
 
 def workout_update(*, workout: Workout, **fields: object) -> Workout:
-    was_dated = workout.date
-    _apply_workout_fields(workout, fields)
-    with history_change(workout.patient, dated=[was_dated, workout.date]):
+    """Apply `fields` to the workout as stored under the lock, and return it."""
+    with history_change(workout.patient) as change:
+        workout = _as_stored(workout)
+        change.touches(workout.date)
+        _apply_workout_fields(workout, fields)
+        change.touches(workout.date)
         workout.save()
     return workout
 
 
 def workout_delete(*, workout: Workout) -> None:
-    with history_change(workout.patient, dated=[workout.date]):
+    with history_change(workout.patient) as change:
+        workout = _as_stored(workout)
+        change.touches(workout.date)
         workout.delete()
 
 

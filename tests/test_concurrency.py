@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from recovery import services
+from recovery import selectors, services
 from recovery.models import GuidelineOverride, PainEntry, PlanSnapshot
 from tests.services import needs_service
 
@@ -95,3 +96,57 @@ def test_two_override_edits_at_once_cannot_store_a_pair_neither_allows(patient, 
     }
     stored = dict(GuidelineOverride.objects.filter(patient=patient).values_list("name", "value"))
     assert stored == {"rest_min_days": 14}
+
+
+@pytest.mark.parametrize("second", ["delete", "patch score"])
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_loaded_before_another_moved_the_record_acts_on_the_row_as_stored(
+    patient, today, second
+):
+    """The second request loaded the entry (dated today) before the first moved it to two
+    days ago; under the lock it must act on the stored row, and re-evaluate from there."""
+    needs_service("PostgreSQL", connection.vendor == "postgresql")
+    entry = services.pain_entry_create(
+        patient=patient, date=today, score=8, region="neck", character="sharp",
+        onset="during_exercise",
+    )  # fmt: skip
+    loaded_early = PainEntry.objects.select_related("patient").get(pk=entry.pk)
+    moved_to = today - dt.timedelta(days=2)
+    first_has_lock, first_may_commit = threading.Event(), threading.Event()
+
+    def first_writer() -> None:
+        with services.history_change(patient) as change:
+            PainEntry.objects.filter(pk=entry.pk).update(date=moved_to)
+            change.touches(today, moved_to)
+            first_has_lock.set()
+            first_may_commit.wait(timeout=10)
+        connection.close()
+
+    def second_writer() -> None:
+        first_has_lock.wait(timeout=10)
+        if second == "delete":
+            services.pain_entry_delete(entry=loaded_early)
+        else:
+            services.pain_entry_update(entry=loaded_early, score=1)
+        connection.close()
+
+    threads = [threading.Thread(target=first_writer), threading.Thread(target=second_writer)]
+    for thread in threads:
+        thread.start()
+    first_has_lock.wait(timeout=10)
+    threads[1].join(timeout=0.5)
+    assert threads[1].is_alive()
+    first_may_commit.set()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    stored = list(PainEntry.objects.filter(patient=patient).values_list("date", "score"))
+    assert stored == ([] if second == "delete" else [(moved_to, 1)])
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    expected = selectors.plan_for(patient=patient, on_date=today)
+    assert (snapshot.phase, snapshot.escalation_level, snapshot.episode_start) == (
+        expected.phase, expected.escalation_level,
+        expected.episode.start if expected.episode else None,
+    )  # fmt: skip
+    if second == "delete":
+        assert (snapshot.phase, snapshot.escalation_level) == ("active", "none")

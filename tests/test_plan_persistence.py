@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.db import IntegrityError, transaction
+from django.http import Http404
 
 from recovery import services
 from recovery.models import Activity, Escalation, PainEntry, PlanSnapshot
@@ -266,3 +267,17 @@ def test_overrides_change_the_plan_and_record_who_set_them(
     )
     assert response.status_code == 200
     assert therapist_client.get(f"/api/v1/patients/{patient.id}/plan/").json()["overrides"] == []
+
+
+def test_editing_a_record_another_request_deleted_meanwhile_is_a_404(patient, today):
+    entry = services.pain_entry_create(
+        patient=patient, date=today, score=3, region="neck", character="ache", onset="unrelated"
+    )
+    loaded_early = PainEntry.objects.get(pk=entry.pk)
+    services.pain_entry_delete(entry=entry)
+    with pytest.raises(Http404):
+        services.pain_entry_update(entry=loaded_early, score=5)
+    with pytest.raises(Http404):
+        services.pain_entry_delete(entry=loaded_early)
+    assert not PainEntry.objects.exists()
+    assert PlanSnapshot.objects.get(patient=patient).last_log_date is None

@@ -111,7 +111,9 @@ class PainEntryDetailView(OwnRecordsMixin, generics.RetrieveUpdateDestroyAPIView
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def perform_update(self, serializer: PainEntrySerializer) -> None:
-        services.pain_entry_update(entry=serializer.instance, **serializer.validated_data)
+        serializer.instance = services.pain_entry_update(
+            entry=serializer.instance, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance: PainEntry) -> None:
         services.pain_entry_delete(entry=instance)
@@ -137,7 +139,9 @@ class WorkoutDetailView(OwnRecordsMixin, generics.RetrieveUpdateDestroyAPIView):
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def perform_update(self, serializer: WorkoutSerializer) -> None:
-        services.workout_update(workout=serializer.instance, **serializer.validated_data)
+        serializer.instance = services.workout_update(
+            workout=serializer.instance, **serializer.validated_data
+        )
 
     def perform_destroy(self, instance: Workout) -> None:
         services.workout_delete(workout=instance)
