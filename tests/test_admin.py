@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from recovery import services
+from recovery.engine import Checkpoint
 from recovery.models import (
     Activity,
     Clearance,
@@ -220,3 +221,46 @@ def test_admin_refuses_a_clearance_the_api_would_refuse(
     assert response.status_code == 200
     assert list(response.context["adminform"].form.errors) == [field]
     assert not Clearance.objects.exists()
+
+
+def _log_ache(patient, day: dt.date) -> None:
+    services.pain_entry_create(
+        patient=patient, date=day, score=1, region="neck", character="ache", onset="unrelated"
+    )
+
+
+def test_moving_a_pain_entry_to_another_patient_re_evaluates_both(
+    staff_client, patient, other_patient, today
+):
+    _log_ache(patient, today - dt.timedelta(days=5))  # so a checkpoint stays to be checked
+    entry = services.pain_entry_create(
+        patient=patient, date=today - dt.timedelta(days=2), score=8, region="neck",
+        character="sharp", onset="during_exercise",
+    )  # fmt: skip
+    assert PlanSnapshot.objects.get(patient=patient).phase == "rest"
+    form = {
+        "patient": other_patient.pk, "date": entry.date.isoformat(), "score": 8,
+        "region": "neck", "character": "sharp", "onset": "during_exercise", "notes": "",
+    }  # fmt: skip
+    response = staff_client.post(reverse("admin:recovery_painentry_change", args=[entry.pk]), form)
+    assert response.status_code == 302
+    left, joined = (PlanSnapshot.objects.get(patient=p) for p in (patient, other_patient))
+    assert (left.phase, left.escalation_level, left.episode_start) == ("active", "none", None)
+    assert (joined.phase, joined.episode_start) == ("rest", entry.date)
+    # The one it left keeps no checkpoint that still holds the entry.
+    assert Checkpoint.from_data(left.checkpoint).state["episode_start"] is None
+
+
+def test_moving_an_override_to_another_patient_re_evaluates_both(
+    staff_client, patient, other_patient, therapist, today
+):
+    for someone in (patient, other_patient):
+        _log_ache(someone, today - dt.timedelta(days=1))
+    services.overrides_set(patient=patient, values={"rest_min_days": 3}, set_by=therapist)
+    override = GuidelineOverride.objects.get(patient=patient)
+    url = reverse("admin:recovery_guidelineoverride_change", args=[override.pk])
+    form = {"patient": other_patient.pk, "name": "rest_min_days", "value": 3}
+    assert staff_client.post(url, form).status_code == 302
+    left, joined = (PlanSnapshot.objects.get(patient=p) for p in (patient, other_patient))
+    assert Checkpoint.from_data(left.checkpoint).made_with().rest_min_days == 7
+    assert Checkpoint.from_data(joined.checkpoint).made_with().rest_min_days == 3
