@@ -294,9 +294,20 @@ class PlanSnapshot(models.Model):
     # The engine's state at the end of the patient's yesterday (engine/checkpoint.py): the
     # next save replays from it, loading only the records dated after it.
     checkpoint = models.JSONField(null=True, blank=True, editable=False)
+    # The history changed since the sweep last replayed it. A save cannot record what only
+    # the sweep may (MISSED_LOGS, REST_MAX), so the sweep takes such a patient at least once
+    # even when every record is older than its look-back (a back-filled past episode).
+    sweep_pending = models.BooleanField(default=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        indexes = [
+            models.Index(
+                fields=["sweep_pending"],
+                condition=Q(sweep_pending=True),
+                name="snapshot_sweep_pending",
+            )
+        ]
         constraints = [
             models.CheckConstraint(condition=_in("phase", Phase), name="snapshot_phase_valid"),
             models.CheckConstraint(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -13,7 +14,14 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from recovery.db import EpochSeconds
-from recovery.engine import Guideline, Plan, Rule, evaluate, guideline_with_overrides
+from recovery.engine import (
+    Guideline,
+    GuidelineError,
+    Plan,
+    Rule,
+    evaluate,
+    guideline_with_overrides,
+)
 from recovery.engine.inputs import Clearance as ClearanceInput
 from recovery.engine.inputs import History
 from recovery.engine.inputs import PainEntry as PainEntryInput
@@ -27,6 +35,8 @@ from recovery.models import (
     RedFlag,
     Workout,
 )
+
+logger = logging.getLogger(__name__)
 
 _PAIN_COLUMNS = ("patient_id", "id", "date", "score", "region", "character", "onset")
 _RED_FLAG_COLUMNS = tuple(RedFlag.values)
@@ -154,12 +164,29 @@ def patient_guidelines(patient_ids: Iterable[int]) -> dict[int, Guideline]:
     rows = GuidelineOverride.objects.filter(patient_id__in=ids).order_by()
     for patient_id, name, value in rows.values_list("patient_id", "name", "value"):
         overrides[patient_id][name] = value
-    return {
-        patient_id: guideline_with_overrides(overrides[patient_id])
-        if overrides[patient_id]
-        else Guideline()
-        for patient_id in ids
-    }
+    return {patient_id: _guideline_of(patient_id, overrides[patient_id]) for patient_id in ids}
+
+
+def _guideline_of(patient_id: int, overrides: dict[str, float]) -> Guideline:
+    """The guideline with these overrides, leaving out any that fail together.
+
+    Each stored value is within its bounds (a CHECK constraint), but only the services check
+    pairs (rest_max_days ≥ rest_min_days). A pair stored behind their back must not stop
+    the patient's plan: the failing values give way to the defaults, and it is logged.
+    """
+    if not overrides:
+        return Guideline()
+    try:
+        return guideline_with_overrides(overrides)
+    except GuidelineError as exc:
+        logger.error(
+            "Patient %d has overrides that fail together, not applied: %s", patient_id, exc
+        )
+        kept = {name: value for name, value in overrides.items() if name not in exc.errors}
+    try:
+        return guideline_with_overrides(kept)
+    except GuidelineError:
+        return Guideline()
 
 
 def plan_for(*, patient: User, on_date: dt.date) -> Plan:

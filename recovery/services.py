@@ -94,7 +94,7 @@ def plans_refresh(
         )
         for patient_id, today in todays.items()
     }
-    _store_snapshots(evaluations, resumed=resume)
+    _store_snapshots(evaluations, resumed=resume, sweep=sweep)
     # Escalations raised on or before a resumed checkpoint's day were recorded by the save
     # that made it; only the days replayed since can raise new ones.
     raised_after = {patient_id: checkpoint.day for patient_id, checkpoint in resume.items()}
@@ -111,6 +111,7 @@ def plan_refresh(*, patient: User, sweep: bool = False) -> Refreshed:
 
 _SNAPSHOT_FIELDS = [
     "evaluated_for",
+    "sweep_pending",
     "phase",
     "stage",
     "escalation_level",
@@ -122,10 +123,11 @@ _SNAPSHOT_FIELDS = [
 
 
 def _store_snapshots(
-    evaluations: Mapping[int, Evaluation], *, resumed: Mapping[int, Checkpoint]
+    evaluations: Mapping[int, Evaluation], *, resumed: Mapping[int, Checkpoint], sweep: bool
 ) -> None:
     """Upsert the snapshots; a checkpoint that is still the one the replay resumed from (a
-    second save on the same day) is not written again."""
+    second save on the same day) is not written again. A save leaves the patient pending
+    for the sweep; the sweep clears it."""
     now = timezone.now()
     with_checkpoint, plan_only = [], []
     for patient_id, evaluation in evaluations.items():
@@ -141,6 +143,7 @@ def _store_snapshots(
             episode_start=plan.episode.start if plan.episode else None,
             last_log_date=plan.last_log_date,
             checkpoint=checkpoint.to_data() if checkpoint and not unchanged else None,
+            sweep_pending=not sweep,
             updated_at=now,
         )
         (plan_only if unchanged else with_checkpoint).append(row)
@@ -274,12 +277,14 @@ def _as_stored(record: PainEntry | Workout) -> PainEntry | Workout:
 
 
 def checkpoints_forget() -> int:
-    """Drop every patient's checkpoint, so each next save replays in full.
+    """Drop every patient's checkpoint, so each next save replays in full, and leave every
+    patient pending for the next sweep, which replays them all.
 
     For a change that alters the meaning of every history at once (an activity moved to
-    another category): a checkpoint holds what the replay concluded from the old meaning.
+    another category): a checkpoint and a snapshot hold what the replay concluded from the
+    old meaning.
     """
-    return PlanSnapshot.objects.exclude(checkpoint=None).update(checkpoint=None)
+    return PlanSnapshot.objects.update(checkpoint=None, sweep_pending=True)
 
 
 # --- Pain entries -----------------------------------------------------------------------

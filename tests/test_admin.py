@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from recovery import services
+from recovery import jobs, services
 from recovery.engine import Checkpoint
 from recovery.models import (
     Activity,
@@ -134,11 +134,15 @@ def test_moving_an_activity_to_another_category_drops_every_checkpoint(
     assert staff_client.post(url, unchanged).status_code == 302
     assert PlanSnapshot.objects.get(patient=patient).checkpoint is not None
 
+    jobs.sweep()
+    assert not PlanSnapshot.objects.get(patient=patient).sweep_pending
+
     moved = {**unchanged, "category": "low_impact"}
     assert staff_client.post(url, moved).status_code == 302
     assert Activity.objects.get(slug="golf").category == "low_impact"
-    # The next save replays in full, with golf's new category.
-    assert PlanSnapshot.objects.get(patient=patient).checkpoint is None
+    # The next save replays in full, with golf's new category, and so does the next sweep.
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.checkpoint, snapshot.sweep_pending) == (None, True)
 
 
 def test_admin_override_edit_records_who_set_it_and_when(staff_client, patient):

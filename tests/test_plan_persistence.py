@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 
 from recovery import services
-from recovery.models import Activity, Escalation, PainEntry, PlanSnapshot
+from recovery.models import Activity, Escalation, GuidelineOverride, PainEntry, PlanSnapshot
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -281,3 +281,18 @@ def test_editing_a_record_another_request_deleted_meanwhile_is_a_404(patient, to
         services.pain_entry_delete(entry=loaded_early)
     assert not PainEntry.objects.exists()
     assert PlanSnapshot.objects.get(patient=patient).last_log_date is None
+
+
+def test_overrides_stored_behind_the_services_back_that_fail_together_do_not_break_the_plan(
+    patient, patient_client, therapist, today
+):
+    # Each row is within its bounds (the CHECK constraint passes); the pair is not.
+    for name, value in (("rest_min_days", 14), ("rest_max_days", 7)):
+        GuidelineOverride.objects.create(patient=patient, name=name, value=value, set_by=therapist)
+
+    log_pain(patient_client, today, 8, character="sharp", onset="during_exercise")
+    plan = patient_client.get("/api/v1/plan/").json()
+
+    assert plan["phase"] == "rest"
+    # rest_max_days gives way to its default; rest_min_days still applies.
+    assert plan["overrides"] == [{"name": "rest_min_days", "value": 14, "default": 7}]

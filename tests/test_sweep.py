@@ -7,6 +7,8 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import OperationalError
 
 from accounts.models import User
 from recovery import jobs, services
@@ -93,3 +95,57 @@ def test_sweep_queries_grow_with_batches_not_patients(today):
         return len(captured.captured_queries)
 
     assert sweep_queries(3) == sweep_queries(12)
+
+
+def test_a_back_filled_past_episode_is_swept_once(patient, today):
+    """Every record is older than the sweep's look-back and the episode closed long ago, yet
+    the history raises MISSED_LOGS, which only the sweep records: it takes the patient once."""
+    onset = today - dt.timedelta(days=200)
+    add_pain(patient, onset, 7, character="sharp", onset="during_exercise")
+    for days_ago in (192, 191):
+        add_pain(patient, today - dt.timedelta(days=days_ago), 1)
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.episode_start, snapshot.sweep_pending) == (None, True)
+    assert rules_of(patient) == ["ACUTE_ONSET"]
+
+    jobs.sweep()
+
+    missed = Escalation.objects.filter(patient=patient, rule="MISSED_LOGS").order_by("anchor_date")
+    assert [row.anchor_date for row in missed] == [onset, today - dt.timedelta(days=191)]
+    assert not PlanSnapshot.objects.get(patient=patient).sweep_pending
+    assert jobs.sweep_candidate_ids(now=dt.datetime.now(dt.UTC)) == []  # until the next save
+    add_pain(patient, today - dt.timedelta(days=150), 1)
+    assert jobs.sweep_candidate_ids(now=dt.datetime.now(dt.UTC)) == [patient.id]
+
+
+def test_one_patient_that_fails_does_not_stop_the_sweep(patient, other_patient, today, monkeypatch):
+    for someone in (patient, other_patient):  # both in a 20-day-old rest: REST_MAX is due
+        add_pain(
+            someone, today - dt.timedelta(days=20), 8, character="sharp", onset="during_exercise"
+        )
+    refresh = services.plans_refresh
+
+    def failing_for_alice(patients, **options):
+        if any(someone.id == patient.id for someone in patients):
+            raise ValueError("bad data")
+        return refresh(patients, **options)
+
+    monkeypatch.setattr(services, "plans_refresh", failing_for_alice)
+    result = jobs.sweep()
+
+    assert result.failed == (patient.id,)
+    assert "REST_MAX" in rules_of(other_patient)
+    assert "REST_MAX" not in rules_of(patient)
+    with pytest.raises(CommandError, match=f"patients {patient.id} "):
+        run_jobs()
+
+
+def test_a_database_outage_stops_the_sweep_for_a_retry(patient, today, monkeypatch):
+    add_pain(patient, today, 3)
+
+    def unavailable(patients, **options):
+        raise OperationalError("connection lost")
+
+    monkeypatch.setattr(services, "plans_refresh", unavailable)
+    with pytest.raises(OperationalError):
+        jobs.sweep()
