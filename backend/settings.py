@@ -94,7 +94,14 @@ else:
             "NAME": VAR_DIR / "rebound.sqlite3",
             # WAL lets the web server, worker and beat share the file without locking
             # each other out for long.
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
+            # IMMEDIATE: a save takes the write lock when its transaction begins, so two
+            # saves queue (up to the timeout) instead of one failing with "database is
+            # locked" when both try to upgrade a read lock.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL;",
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -169,3 +169,44 @@ def test_urls_switch_to_postgres_redis_and_smtp(tmp_path):
     assert values["ssl_redirect"] is True
     assert values["hsts_seconds"] > 0
     assert values["throttles"] == []
+
+
+CONCURRENT_SAVES = """
+import datetime as dt, threading
+import django; django.setup()
+from django.core.management import call_command
+from django.db import connections
+from accounts.models import Role, User
+from recovery import services
+from recovery.models import PainEntry
+
+call_command("migrate", verbosity=0)
+patient = User.objects.create(email="race@example.test", name="Race", role=Role.PATIENT)
+errors = []
+
+def writer():
+    for score in range(25):
+        try:
+            services.pain_entry_create(
+                patient=patient, date=dt.date.today(), score=score % 5, region="neck",
+                character="ache", onset="unrelated",
+            )
+        except Exception as exc:
+            errors.append(repr(exc))
+    connections.close_all()
+
+threads = [threading.Thread(target=writer) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(len(errors), PainEntry.objects.count(), errors[:1])
+"""
+
+
+def test_embedded_sqlite_queues_concurrent_saves_instead_of_failing_them(tmp_path):
+    """Four writers saving at once into the embedded database file (the web server, the
+    worker and beat share it): every save waits its turn, none fails as "locked"."""
+    result = run_python(tmp_path, "-c", CONCURRENT_SAVES)
+    assert result.returncode == 0, result.stderr
+    assert last_line(result.stdout) == "0 100 []"
