@@ -9,9 +9,10 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.http import Http404
 
+from accounts.models import CareLink
 from recovery import services
 from recovery.models import Activity, Escalation, GuidelineOverride, PainEntry, PlanSnapshot
-from tests.conftest import client_for
+from tests.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -296,3 +297,28 @@ def test_overrides_stored_behind_the_services_back_that_fail_together_do_not_bre
     assert plan["phase"] == "rest"
     # rest_max_days gives way to its default; rest_min_days still applies.
     assert plan["overrides"] == [{"name": "rest_min_days", "value": 14, "default": 7}]
+
+
+def test_patients_list_puts_who_needs_attention_first(therapist, therapist_client, today):
+    def linked(name: str):
+        someone = make_user(f"{name.lower()}@example.test", name=name)
+        CareLink.objects.create(therapist=therapist, patient=someone)
+        return someone
+
+    quiet, flagged, resting, cleared_due = (linked(name) for name in ("Aaron", "Zoe", "Mia", "Bea"))
+    for someone, score, fields in (
+        (quiet, 1, {}),
+        (flagged, 2, {"red_flags": ["bowel_bladder"]}),  # emergency
+        (resting, 8, {"character": "sharp", "onset": "during_exercise"}),  # see_doctor
+        (cleared_due, 2, {"red_flags": ["night_pain"]}),  # urgent, clearance required
+    ):
+        log_pain(client_for(someone), today, score, **fields)
+    never_logged = linked("Adam")  # no stored plan yet
+
+    rows = therapist_client.get("/api/v1/patients/").json()
+
+    assert [(row["name"], row["escalation_level"]) for row in rows] == [
+        ("Zoe", "emergency"), ("Bea", "urgent"), ("Mia", "see_doctor"),
+        ("Aaron", "none"), ("Adam", "none"), ("Alice Patient", "none"),
+    ]  # fmt: skip
+    assert rows[-2]["id"] == never_logged.id  # Alice, of the fixtures, has no plan yet either

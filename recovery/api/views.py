@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Min, OuterRef, QuerySet, Subquery
+from django.db.models import Case, F, IntegerField, Min, OuterRef, QuerySet, Subquery, When
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -33,7 +33,7 @@ from recovery.api.serializers import (
     TherapistClearanceSerializer,
     WorkoutSerializer,
 )
-from recovery.engine import OVERRIDE_BOUNDS, Guideline
+from recovery.engine import LEVEL_ORDER, OVERRIDE_BOUNDS, Guideline
 from recovery.models import (
     Activity,
     Clearance,
@@ -243,8 +243,20 @@ class LinkedPatientMixin:
         return self._patient
 
 
+# The stored escalation level as a rank (none 0 … emergency 5), to sort by in the database.
+LEVEL_RANK = Case(
+    *(
+        When(plan_snapshot__escalation_level=level, then=rank)
+        for rank, level in enumerate(LEVEL_ORDER)
+    ),
+    default=0,
+    output_field=IntegerField(),
+)
+
+
 class PatientListView(generics.ListAPIView):
-    """Every linked patient in one JSON array, as API.md gives it (not paginated)."""
+    """Every linked patient in one JSON array, as API.md gives it (not paginated), who needs
+    attention first: the highest escalation level, then a clearance due, then by name."""
 
     permission_classes = [IsTherapist]
     serializer_class = PatientSummarySerializer
@@ -254,7 +266,12 @@ class PatientListView(generics.ListAPIView):
         return (
             linked_patients(therapist=self.request.user)
             .select_related("plan_snapshot")
-            .order_by("name", "id")
+            .order_by(
+                LEVEL_RANK.desc(),
+                F("plan_snapshot__clearance_required").desc(nulls_last=True),
+                "name",
+                "id",
+            )
         )
 
 
