@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from rest_framework import serializers
+
+from backend.fields import StrictDateField
 
 
 class StrictFieldsMixin:
@@ -33,4 +36,7 @@ class StrictSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    pass
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: StrictDateField,
+    }

@@ -6,7 +6,7 @@ import re
 from rest_framework import serializers
 
 from accounts.models import User
-from backend.fields import StrictIntegerField
+from backend.fields import StrictDateField, StrictIntegerField
 from backend.serializers import StrictModelSerializer, StrictSerializer
 from recovery.models import (
     NOTES_MAX_LENGTH,
@@ -150,8 +150,8 @@ class DateRangeSerializer(StrictSerializer):
     def get_fields(self) -> dict:
         # "from" is a Python keyword, so the fields are declared here instead of as attributes.
         return {
-            "from": serializers.DateField(required=False),
-            "to": serializers.DateField(required=False),
+            "from": StrictDateField(required=False),
+            "to": StrictDateField(required=False),
         }
 
     def validate(self, attrs: dict) -> dict:
@@ -260,7 +260,7 @@ class PlanSerializer(serializers.Serializer):
 
 
 class PlanQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(required=False)
+    date = StrictDateField(required=False)
 
     def validate_date(self, value: dt.date) -> dt.date:
         today = self.context["patient"].local_today()
