@@ -344,8 +344,8 @@ def test_new_acute_pain_during_rest_restarts_the_minimum_rest() -> None:
     last_rest_day = evaluate(records, day(10))  # day 6 since the new injury
     assert (last_rest_day.phase, last_rest_day.day_in_phase) == ("rest", 11)
     rest_min = next(i.text for i in last_rest_day.reasons if i.rule == "REST_MIN")
-    assert "at least 7 days from 25 March 2025" in rest_min
-    assert "day 6 since then" in rest_min
+    assert "counting 25 March 2025 as day 1" in rest_min
+    assert "on day 7 at the earliest (today is day 6)" in rest_min
     assert any(
         i.rule == "ACUTE_ONSET" and "counts again from that day" in i.text
         for i in last_rest_day.reasons
@@ -1263,3 +1263,147 @@ def test_every_item_names_a_rule_id(records) -> None:
 def test_anchor_dates_are_dates() -> None:
     plan = evaluate(history(sharp(day(-5))), D)
     assert all(isinstance(e.anchor_date, date) for e in plan.escalations)
+
+
+# --- what the patient reads: no text contradicts another or the plan ---------------------------
+
+
+def advice_of(plan, rule: str) -> list[str]:
+    return [item.text for item in plan.advice if item.rule == rule]
+
+
+def reason_of(plan, rule: str) -> list[str]:
+    return [item.text for item in plan.reasons if item.rule == rule]
+
+
+def test_after_an_emergency_the_review_advice_puts_emergency_care_before_any_exercise() -> None:
+    plan = evaluate(history(entry(D, 2, flags=("bowel_bladder",))), D)
+    assert plan.advice[0].rule == "RED_FLAG_EMERGENCY"
+    assert "do not exercise" in plan.advice[0].text
+    (review,) = [i.text for i in plan.advice[1:] if "mobility" in i.text]
+    assert review.startswith("Once a doctor has seen you")
+    # An urgent red flag's review keeps the plain wording.
+    urgent = evaluate(history(entry(D, 2, flags=("night_pain",))), D)
+    assert any(i.text.startswith("See a doctor before you return") for i in urgent.advice)
+
+
+def test_urgent_advice_dates_its_48_hours_and_lists_only_emergency_signs_as_emergencies() -> None:
+    plan = evaluate(history(entry(day(-8), 2, flags=("leg_numbness",))), D)
+    (urgent,) = [t for t in advice_of(plan, "RED_FLAG_URGENT") if "48 hours" in t]
+    assert "within 48 hours of 12 March 2025" in urgent
+    assert "now if you have not yet" in urgent
+    # Numbness is what the patient reported (urgent); it is not called an emergency sign.
+    assert "numb or weak" not in urgent
+    assert "cannot move your legs" in urgent
+    assert "sudden and excruciating" in urgent
+
+
+def test_when_to_see_a_doctor_names_every_emergency_sign() -> None:
+    plan = evaluate(history(sharp(D)), D)
+    (doctor,) = [i.text for i in plan.advice if i.text.startswith("See a doctor if the pain")]
+    for sign in ("bladder or bowel", "numb around the groin", "cannot move your legs",
+                 "sudden and excruciating"):  # fmt: skip
+        assert sign in doctor
+    (injury,) = [t for t in advice_of(plan, "ACUTE_ONSET") if "can be an injury" in t]
+    assert "have a doctor check it" in injury
+
+
+def test_a_pain_streak_prompt_after_the_clearance_does_not_ask_for_a_doctor_again() -> None:
+    # Worked example 4, cleared on D: the streak's escalations stay open (interpretation 5).
+    records = history(sharp(day(-15), 6), daily(day(-14), [5] * 14), clearance(D))
+    plan = evaluate(records, D)
+    assert (plan.phase, plan.stage) == ("return", 1)
+    for rule in ("PERSIST_7D", "PERSIST_14D"):
+        (prompt,) = advice_of(plan, rule)
+        assert "A doctor has since cleared you" in prompt
+        assert "see a doctor" not in prompt
+    # Before the clearance the same prompts ask for one.
+    before = evaluate(records, day(-1))
+    assert "see a doctor" in advice_of(before, "PERSIST_7D")[0]
+
+
+def test_the_flare_warning_after_a_first_flare_says_the_next_goes_to_a_doctor() -> None:
+    start = day(-60)
+    flare_day = start + timedelta(days=RETURN_STARTS + 2)
+    records = history(into_return(start, 40), entry(flare_day, 5))
+    first_return = evaluate(records, flare_day - timedelta(days=1))
+    assert "you will go back to rest" in advice_of(first_return, "REST_EXIT")[-1]
+    back = evaluate(records, flare_day + timedelta(days=3))
+    assert (back.phase, back.episode.flare_count) == ("return", 1)
+    warning = [t for t in advice_of(back, "REST_EXIT") if t.startswith("If your pain reaches")]
+    assert warning == [
+        "If your pain reaches 4 out of 10 or more, or you feel sharp or shooting pain while "
+        "exercising, stop and log it: you will be asked to see a doctor before you go on."
+    ]
+
+
+def test_a_third_flare_is_called_the_third() -> None:
+    start = day(-60)
+    first = start + timedelta(days=RETURN_STARTS + 2)
+    second, third = first + timedelta(days=6), first + timedelta(days=14)
+    records = history(
+        into_return(start, 50), entry(first, 6), entry(second, 5), clearance(second),
+        entry(third, 5),
+    )  # fmt: skip
+    plan = evaluate(records, third)
+    assert (plan.phase, plan.episode.flare_count) == ("medical_review", 3)
+    assert "the third time during this recovery" in reason_of(plan, "RECURRENCE_REPEAT")[0]
+
+
+def test_a_return_after_a_flare_says_it_restarted_a_stage_lower() -> None:
+    start = day(-80)
+    stage3 = start + timedelta(days=RETURN_STARTS + 28)
+    flare_day = stage3 + timedelta(days=2)
+    records = history(into_return(start, 70), entry(flare_day, 5))
+    plan = evaluate(records, flare_day + timedelta(days=2))
+    assert (plan.phase, plan.stage) == ("return", 2)
+    (reason,) = reason_of(plan, "REST_EXIT")
+    assert "After your flare-up you started again at stage 2" in reason
+    assert "half of your usual load" in reason
+
+
+def test_doms_advice_in_a_rests_first_48_hours_does_not_suggest_heat() -> None:
+    records = history(
+        workout(day(-2), "deadlift", 45, 8), sharp(day(-1)),
+        entry(D, 3, "ache", "delayed"),
+    )  # fmt: skip
+    plan = evaluate(records, D)  # rest day 2
+    assert "COLD_FIRST_48H" in rules_of(plan.advice)
+    (doms,) = advice_of(plan, "DOMS")
+    assert "Heat" not in doms
+    assert "keep to cold" in doms
+    assert "It does not change your plan" in doms
+    # Outside a rest, heat is the usual advice (worked example 1).
+    active = evaluate(
+        history(workout(day(-2), "deadlift", 45, 8), entry(D, 3, "ache", "delayed")), D
+    )
+    assert advice_of(active, "DOMS")[0].count("Heat") == 1
+    assert "It does not change your plan" not in advice_of(active, "DOMS")[0]
+
+
+def test_non_adherence_by_effort_says_the_effort() -> None:
+    plan = evaluate(history(sharp(day(-2)), workout(D, "walking", 20, 6)), D)
+    (reason,) = reason_of(plan, "NON_ADHERENCE")
+    assert reason == (
+        "Your walking at an effort of 6 out of 10 on 20 March 2025 was more than your plan allowed."
+    )
+    outside = evaluate(history(sharp(day(-2)), workout(D, "running", 20, 2)), D)
+    assert reason_of(outside, "NON_ADHERENCE") == [
+        "Your running on 20 March 2025 was more than your plan allowed."
+    ]
+
+
+def test_rest_minimum_is_worded_as_the_earliest_rest_day_to_return() -> None:
+    plan = evaluate(history(sharp(day(-2))), D)
+    assert reason_of(plan, "REST_MIN") == [
+        "Keep resting: you can start returning to exercise on rest day 7 at the earliest "
+        "(today is rest day 3)."
+    ]
+
+
+@pytest.mark.parametrize(("offset", "cold"), [(0, True), (1, True), (2, False)])
+def test_cold_only_for_48_hours_after_a_new_injury_during_rest(offset, cold) -> None:
+    records = history(sharp(D), daily(day(1), [1] * 4), sharp(day(5), 8), daily(day(6), [1] * 4))
+    plan = evaluate(records, day(5 + offset))  # rest days 6, 7, 8
+    assert ("COLD_FIRST_48H" in rules_of(plan.advice)) is cold
+    assert ("HEAT_OR_COLD" in rules_of(plan.advice)) is not cold

@@ -332,11 +332,33 @@ _PROMPTS = {
     Rule.ACUTE_ONSET: lambda st, raised: texts.acute_onset(raised.anchor_day),
     Rule.REST_MAX: lambda st, raised: texts.rest_max(st.g),
     Rule.PERSIST_3D: lambda st, raised: texts.persist_3d(st.g),
-    Rule.PERSIST_7D: lambda st, raised: texts.persist_7d(st.g),
-    Rule.PERSIST_14D: lambda st, raised: texts.persist_14d(st.g),
+    Rule.PERSIST_7D: lambda st, raised: texts.persist_7d(
+        st.g, cleared_since=_cleared_since(st, raised.anchor_day)
+    ),
+    Rule.PERSIST_14D: lambda st, raised: texts.persist_14d(
+        st.g, cleared_since=_cleared_since(st, raised.anchor_day)
+    ),
     Rule.CHRONIC_3M: lambda st, raised: texts.chronic_3m(st.g),
     Rule.LOAD_SPIKE: lambda st, raised: texts.LOAD_SPIKE,
 }
+
+
+def _cleared_since(st: State, day: int) -> bool:
+    """The current return began with a clearance dated on or after `day`."""
+    return (
+        st.phase == RETURN
+        and st.phase_rule == Rule.CLEARANCE
+        and st.phase_start is not None
+        and st.phase_start >= day
+    )
+
+
+def _cold_only(st: State, day: int) -> bool:
+    """COLD_FIRST_48H: a rest's first days, or the first days after a new injury in it."""
+    if st.phase != REST or st.phase_start is None:
+        return False
+    clock = st.rest_clock_start() or st.phase_start
+    return min(day - st.phase_start, day - clock) + 1 <= st.g.cold_days
 
 
 def _items(
@@ -349,9 +371,10 @@ def _items(
     # Emergencies first: nothing else matters until they are seen to.
     if Rule.RED_FLAG_EMERGENCY in open_rules:
         advice.append(Item(Rule.RED_FLAG_EMERGENCY.value, texts.EMERGENCY_ADVICE))
-    if Rule.RED_FLAG_URGENT in open_rules:
-        advice.append(Item(Rule.RED_FLAG_URGENT.value, texts.URGENT_ADVICE))
-    _phase_items(st, day, cap, advice, reasons)
+    urgent = [raised for raised in open_now if raised.rule == Rule.RED_FLAG_URGENT]
+    if urgent:
+        advice.append(Item(Rule.RED_FLAG_URGENT.value, texts.urgent_advice(urgent[-1].anchor_day)))
+    _phase_items(st, day, cap, advice, reasons, emergency=Rule.RED_FLAG_EMERGENCY in open_rules)
     # In review, the rule that began it already has its advice.
     prompted: set[str] = {str(st.phase_rule)} if st.phase == REVIEW else set()
     for raised in open_now:
@@ -360,7 +383,8 @@ def _items(
             prompted.add(raised.rule)
             advice.append(Item(raised.rule, prompt(st, raised)))
     if st.doms_day == day:
-        advice.append(Item(Rule.DOMS.value, texts.DOMS))
+        text = texts.doms(cold_only=_cold_only(st, day), resting=st.phase in (REST, REVIEW))
+        advice.append(Item(Rule.DOMS.value, text))
     if (
         st.last_log is not None
         and (st.episode_start is not None or Rule.MISSED_LOGS in open_rules)
@@ -377,7 +401,13 @@ def _items(
 
 
 def _phase_items(
-    st: State, day: int, cap: float | None, advice: list[Item], reasons: list[Item]
+    st: State,
+    day: int,
+    cap: float | None,
+    advice: list[Item],
+    reasons: list[Item],
+    *,
+    emergency: bool,
 ) -> None:
     g = st.g
     rule = str(st.phase_rule) if st.phase_rule else None
@@ -385,11 +415,16 @@ def _phase_items(
     if st.phase == REST and rule:
         _rest_items(st, day, rule, start, advice, reasons)
     elif st.phase == REVIEW and rule:
-        reasons.append(Item(rule, texts.review_reason(rule, start, g)))
-        advice.append(Item(rule, texts.REVIEW_ADVICE))
+        reasons.append(Item(rule, texts.review_reason(rule, start, g, flares=st.flares)))
+        review = texts.REVIEW_ADVICE_AFTER_EMERGENCY if emergency else texts.REVIEW_ADVICE
+        advice.append(Item(rule, review))
     elif st.phase == RETURN and rule and st.stage is not None and st.stage_start is not None:
-        reasons.append(Item(rule, texts.return_reason(rule, start, g)))
         stage_rule = str(st.stage_rule or rule)
+        # Still in the stage a return after a flare-up began at (flares happen only in a
+        # return, so a REST_EXIT with flares behind it ended a flare's rest).
+        after_flare = st.flares > 0 and rule == Rule.REST_EXIT and stage_rule == Rule.REST_EXIT
+        restart = st.stage if after_flare else None
+        reasons.append(Item(rule, texts.return_reason(rule, start, g, restart_stage=restart)))
         if stage_rule == Rule.STAGE_ADVANCE:
             reasons.append(Item(stage_rule, texts.stage_reason(st.stage, st.stage_start, g)))
         barred = st.barred_on(day)
@@ -398,7 +433,7 @@ def _phase_items(
         advice.append(Item(stage_rule, texts.stage_advice(st.stage, stage_day, allowed, barred, g)))
         if cap is not None:
             advice.append(Item(stage_rule, texts.load_cap(cap, g)))
-        advice.append(Item(stage_rule, texts.flare_warning(g)))
+        advice.append(Item(stage_rule, texts.flare_warning(g, flared_before=st.flares > 0)))
     elif st.phase == ACTIVE and rule == Rule.RETURN_COMPLETE:
         reasons.append(Item(rule, texts.return_complete(start)))
 
@@ -423,7 +458,7 @@ def _rest_items(
     advice.append(Item(rule, texts.RELATIVE_REST))
     advice.append(Item(rule, texts.rest_allowed(g)))
     advice.append(Item(rule, texts.STRETCHES))
-    if rest_day <= g.cold_days:
+    if _cold_only(st, day):
         advice.append(Item(Rule.COLD_FIRST_48H.value, texts.COLD_FIRST_48H))
     else:
         advice.append(Item(Rule.HEAT_OR_COLD.value, texts.HEAT_OR_COLD))

@@ -326,6 +326,8 @@ def non_adherence(
         )
         if outside or too_hard:
             name = ACTIVITY_NAMES.get(workout.activity, workout.activity)
+            if not outside:  # the activity was allowed, its effort was not
+                name += f" at an effort of {workout.rpe} out of 10"
             st.raise_escalation(
                 Rule.NON_ADHERENCE, f"workout:{workout.id}", day, day, CLOSE_TIMED, detail=name
             )

@@ -30,7 +30,7 @@ _OVERRIDE_WORDING = {
     "stage_days": ("the length of each return stage", "{:d} days"),
     "weekly_increase": ("your weekly load increase", "{:.0%}"),
     "flare_min": ("the score that counts as a flare-up", "{:d}"),
-    "pain_day_min": ("the score that counts as a pain day", "{:d}"),
+    "pain_day_min": ("the lowest score that counts as a painful day", "{:d}"),
     "improved_max": ("the score that counts as improved", "{:d} or lower"),
 }
 
@@ -70,17 +70,34 @@ EMERGENCY_ADVICE = (
     "Seek emergency care now: call emergency services (911, 112 or 999) or have someone take "
     "you to the nearest emergency department. Do not drive yourself, and do not exercise."
 )
-URGENT_ADVICE = (
-    "See a doctor within 48 hours about the symptoms you reported. If you lose control of your "
-    "bladder or bowel, or your legs become numb or weak, call emergency services at once."
+# The emergency signs of GUIDELINES.md (RED_FLAG_EMERGENCY), as a patient would notice them.
+EMERGENCY_SIGNS = (
+    "you lose control of your bladder or bowel, feel numb around the groin, cannot move your "
+    "legs, or the pain becomes sudden and excruciating"
 )
+
+
+def urgent_advice(day: int) -> str:
+    return (
+        f"See a doctor within 48 hours of {when(day)} about the symptom you reported, and now "
+        f"if you have not yet. Call emergency services at once if {EMERGENCY_SIGNS}."
+    )
+
+
 REVIEW_ADVICE = (
     "See a doctor before you return to exercise. Until a doctor clears you, do only gentle "
     "mobility exercises; your therapist, or you, can record the clearance in the app."
 )
+# In review after an emergency: no exercise at all comes before the emergency care.
+REVIEW_ADVICE_AFTER_EMERGENCY = (
+    "Once a doctor has seen you, and until they clear you to return to exercise, do only gentle "
+    "mobility exercises; your therapist, or you, can record the clearance in the app."
+)
+
+_ORDINALS = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
 
 
-def review_reason(rule: str, day: int, g: Guideline) -> str:
+def review_reason(rule: str, day: int, g: Guideline, flares: int = 2) -> str:
     started = when(day)
     if rule == "RED_FLAG_EMERGENCY":
         return f"On {started} you reported a symptom that needs emergency care."
@@ -98,8 +115,8 @@ def review_reason(rule: str, day: int, g: Guideline) -> str:
         )
     if rule == "RECURRENCE_REPEAT":
         return (
-            f"Your pain flared up again on {started}, a second time during this recovery, so you "
-            "were asked to see a doctor."
+            f"Your pain flared up again on {started}, the {_ORDINALS.get(flares, f'{flares}th')} "
+            "time during this recovery, so you were asked to see a doctor."
         )
     return f"On {started} you were asked to see a doctor."
 
@@ -133,12 +150,12 @@ def rest_min(
     name = "rest_after_flare_days" if after_flare else "rest_min_days"
     if since is not None:
         return (
-            f"Rest for at least {minimum} days from {when(since)} before you start returning "
-            f"to exercise (today is day {rest_day} since then).{note(g, name)}"
+            f"Keep resting: counting {when(since)} as day 1, you can start returning to "
+            f"exercise on day {minimum} at the earliest (today is day {rest_day}).{note(g, name)}"
         )
     return (
-        f"Rest for at least {minimum} days before you start returning to exercise "
-        f"(today is day {rest_day}).{note(g, name)}"
+        f"Keep resting: you can start returning to exercise on rest day {minimum} at the "
+        f"earliest (today is rest day {rest_day}).{note(g, name)}"
     )
 
 
@@ -156,9 +173,10 @@ RELATIVE_REST = (
     "anything that makes your pain worse. Bed rest is not recommended."
 )
 STRETCHES = (
-    "Gentle stretches, stopping any that hurt: knee-to-chest, child's pose, press-up, bridge "
-    "and pelvic tilt. Add isometric core exercises: tighten your stomach muscles and hold for a "
-    "few seconds without moving your back."
+    "Gentle stretches, stopping any that hurt: knee-to-chest, child's pose, press-up (lie on "
+    "your front and push your chest up on your hands, hips down), bridge and pelvic tilt. Add "
+    "isometric core exercises: tighten your stomach muscles and hold for a few seconds without "
+    "moving your back."
 )
 
 
@@ -171,8 +189,9 @@ def rest_allowed(g: Guideline) -> str:
 
 WHEN_TO_SEE_A_DOCTOR = (
     "See a doctor if the pain does not ease, if it spreads down your legs with numbness, "
-    "tingling or weakness, or if it wakes you at night. Loss of bladder or bowel control, or "
-    "numbness around the groin, needs emergency care straight away."
+    "tingling or weakness, or if it wakes you at night. Get emergency care straight away if "
+    + EMERGENCY_SIGNS
+    + "."
 )
 COLD_FIRST_48H = (
     "For the first 48 hours use cold only: an ice pack wrapped in a cloth, 15–20 minutes every "
@@ -184,13 +203,20 @@ HEAT_OR_COLD = "Use heat or cold, whichever feels better, for up to 20 minutes a
 # --- return ------------------------------------------------------------------------------------
 
 
-def return_reason(rule: str, day: int, g: Guideline) -> str:
+def return_reason(rule: str, day: int, g: Guideline, restart_stage: int | None = None) -> str:
+    """`restart_stage`: the stage a return after a flare-up began at."""
     if rule == "CLEARANCE":
         return f"A doctor's clearance dated {when(day)} let you start returning to exercise."
-    return (
+    text = (
         f"Your pain settled (your two latest logs were {g.improved_max} or lower), so you "
-        f"started returning to exercise on {when(day)}.{note(g, 'improved_max')}"
+        f"started returning to exercise on {when(day)}."
     )
+    if restart_stage is not None:
+        text += (
+            f" After your flare-up you started again at stage {restart_stage}, and your weekly "
+            "load limit started again from half of your usual load."
+        )
+    return text + note(g, "improved_max")
 
 
 def stage_reason(stage: int, day: int, g: Guideline) -> str:
@@ -212,7 +238,7 @@ def stage_advice(
         days = "today" if left == 1 else f"the next {left} days, today included"
         text += (
             f" For {days}, avoid {categories(barred)} activities: they were part of your "
-            "workouts when this episode began."
+            "workouts when this recovery began."
         )
     return text + note(g, "stage_days")
 
@@ -225,11 +251,16 @@ def load_cap(cap: float, g: Guideline) -> str:
     )
 
 
-def flare_warning(g: Guideline) -> str:
+def flare_warning(g: Guideline, *, flared_before: bool = False) -> str:
+    """After a first flare-up the next one goes to a doctor's review (RECURRENCE_REPEAT)."""
+    then = (
+        "you will be asked to see a doctor before you go on"
+        if flared_before
+        else "you will go back to rest"
+    )
     return (
         f"If your pain reaches {g.flare_min} out of 10 or more, or you feel sharp or shooting "
-        f"pain while exercising, stop and log it: you will go back to rest."
-        f"{note(g, 'flare_min')}"
+        f"pain while exercising, stop and log it: {then}.{note(g, 'flare_min')}"
     )
 
 
@@ -242,17 +273,28 @@ def return_complete(day: int) -> str:
 
 # --- prompts and other rules -------------------------------------------------------------------
 
-DOMS = (
-    "This sounds like delayed-onset muscle soreness from your recent workout: it usually peaks "
-    "24–72 hours after exercise and fades on its own. Heat, gentle stretching, massage and "
-    "drinking enough water help."
-)
+
+def doms(*, cold_only: bool, resting: bool) -> str:
+    """`cold_only`: within a rest's first 48 hours, when heat is not advised yet."""
+    helps = (
+        "Gentle stretching, massage and drinking enough water help (keep to cold, not heat, "
+        "for now)."
+        if cold_only
+        else "Heat, gentle stretching, massage and drinking enough water help."
+    )
+    text = (
+        "This sounds like delayed-onset muscle soreness from your recent workout: it usually "
+        f"peaks 24–72 hours after exercise and fades on its own. {helps}"
+    )
+    if resting:
+        text += " It does not change your plan: keep to it."
+    return text
 
 
 def acute_onset(day: int) -> str:
     return (
-        f"Sharp or severe pain during exercise, as on {when(day)}, can be an injury: see a "
-        "doctor if it does not ease over the next few days."
+        f"Sharp or severe pain during or after exercise, as on {when(day)}, can be an injury: "
+        "have a doctor check it, sooner if it gets worse."
     )
 
 
@@ -263,11 +305,22 @@ def persist_3d(g: Guideline) -> str:
     )
 
 
-def persist_7d(g: Guideline) -> str:
+# After a doctor's clearance that came during the streak, "see a doctor" has been done.
+_CLEARED_SINCE = (
+    " A doctor has since cleared you to return to exercise: go gently, and see them again if "
+    "it does not ease."
+)
+
+
+def persist_7d(g: Guideline, *, cleared_since: bool = False) -> str:
+    if cleared_since:
+        return f"Your pain has lasted more than a week.{_CLEARED_SINCE}{note(g, 'pain_day_min')}"
     return f"Your pain has lasted more than a week: see a doctor.{note(g, 'pain_day_min')}"
 
 
-def persist_14d(g: Guideline) -> str:
+def persist_14d(g: Guideline, *, cleared_since: bool = False) -> str:
+    if cleared_since:
+        return f"Your pain has lasted more than two weeks.{_CLEARED_SINCE}{note(g, 'pain_day_min')}"
     return (
         "Your pain has lasted more than two weeks: see a doctor before you return to exercise."
         f"{note(g, 'pain_day_min')}"
@@ -323,7 +376,9 @@ def escalation_reason(rule: str, anchor_day: int, detail: str, g: Guideline) -> 
         "RECURRENCE": f"Your pain flared up on {since} during your return to exercise.",
         "RECURRENCE_REPEAT": f"Your pain flared up again on {since} during your return.",
         "MISSED_LOGS": f"No pain log since {since}.",
-        "NON_ADHERENCE": f"Your {_lower(detail) or 'workout'} on {since} was outside your plan.",
+        "NON_ADHERENCE": (
+            f"Your {_lower(detail) or 'workout'} on {since} was more than your plan allowed."
+        ),
         "LOAD_SPIKE": f"Your training load jumped in the week of {since}.",
     }
     return texts.get(rule, f"Raised on {since}.")
