@@ -4,39 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from accounts.models import User
 from recovery import selectors, services
 from recovery.models import GuidelineOverride, PainEntry, PlanSnapshot
 from tests.services import needs_service
 
+pytestmark = pytest.mark.django_db(transaction=True)
 
-@pytest.mark.django_db(transaction=True)
-def test_a_save_waits_for_the_patients_lock_and_then_sees_the_other_write(patient, today):
+
+def while_the_first_holds_the_lock(
+    patient: User, first: Callable[[services.HistoryChange], None], second: Callable[[], None]
+) -> None:
+    """Run `first` inside the patient's history_change and, while it holds the lock, start
+    `second` in another thread; check that `second` waits, then let `first` commit."""
     needs_service("PostgreSQL", connection.vendor == "postgresql")
     first_has_lock, first_may_commit = threading.Event(), threading.Event()
-    order: list[str] = []
 
     def first_writer() -> None:
-        with services.history_change(patient):
-            PainEntry.objects.create(
-                patient=patient, date=today, score=8, region="neck", character="sharp",
-                onset="during_exercise",
-            )  # fmt: skip
+        with services.history_change(patient) as change:
+            first(change)
             first_has_lock.set()
             first_may_commit.wait(timeout=10)
-            order.append("first committed")
         connection.close()
 
     def second_writer() -> None:
         first_has_lock.wait(timeout=10)
-        services.pain_entry_create(
-            patient=patient, date=today, score=1, region="neck", character="ache", onset="unrelated"
-        )
-        order.append("second committed")
+        second()
         connection.close()
 
     threads = [threading.Thread(target=first_writer), threading.Thread(target=second_writer)]
@@ -50,46 +49,47 @@ def test_a_save_waits_for_the_patients_lock_and_then_sees_the_other_write(patien
     for thread in threads:
         thread.join(timeout=10)
 
-    assert order == ["first committed", "second committed"]
-    # The second re-evaluation saw the first entry: the acute onset put the patient in rest.
+
+def test_a_save_waits_for_the_patients_lock_and_then_sees_the_other_write(patient, today):
+    def first(change: services.HistoryChange) -> None:
+        PainEntry.objects.create(
+            patient=patient, date=today, score=8, region="neck", character="sharp",
+            onset="during_exercise",
+        )  # fmt: skip
+
+    def second() -> None:
+        services.pain_entry_create(
+            patient=patient, date=today, score=1, region="neck", character="ache", onset="unrelated"
+        )
+
+    while_the_first_holds_the_lock(patient, first, second)
+
+    # The second waited (checked above), and its re-evaluation saw the first entry, committed
+    # meanwhile: the acute onset put the patient in rest.
     snapshot = PlanSnapshot.objects.get(patient=patient)
     assert (snapshot.phase, snapshot.escalation_level) == ("rest", "see_doctor")
     assert PainEntry.objects.filter(patient=patient).count() == 2
 
 
-@pytest.mark.django_db(transaction=True)
 def test_two_override_edits_at_once_cannot_store_a_pair_neither_allows(patient, therapist):
     """rest_min_days 14 and rest_max_days 7 are each fine alone, not together: the second
     edit is checked under the lock against the first, and refused as bad input."""
-    needs_service("PostgreSQL", connection.vendor == "postgresql")
-    first_has_lock, first_may_commit = threading.Event(), threading.Event()
     outcome: dict[str, object] = {}
 
-    def first_editor() -> None:
-        with services.history_change(patient):
-            services.overrides_set(patient=patient, values={"rest_min_days": 14}, set_by=therapist)
-            first_has_lock.set()
-            first_may_commit.wait(timeout=10)
-        connection.close()
-
-    def second_editor() -> None:
-        first_has_lock.wait(timeout=10)
+    def second() -> None:
         try:
             services.overrides_set(patient=patient, values={"rest_max_days": 7}, set_by=therapist)
             outcome["second"] = "stored"
         except ValidationError as exc:
             outcome["second"] = exc.message_dict
-        connection.close()
 
-    threads = [threading.Thread(target=first_editor), threading.Thread(target=second_editor)]
-    for thread in threads:
-        thread.start()
-    first_has_lock.wait(timeout=10)
-    threads[1].join(timeout=0.5)
-    assert threads[1].is_alive()  # waiting for the patient's lock
-    first_may_commit.set()
-    for thread in threads:
-        thread.join(timeout=10)
+    while_the_first_holds_the_lock(
+        patient,
+        lambda change: services.overrides_set(
+            patient=patient, values={"rest_min_days": 14}, set_by=therapist
+        ),
+        second,
+    )
 
     assert outcome["second"] == {
         "rest_max_days": ["rest_max_days (7) must be at least rest_min_days (14)"]
@@ -99,46 +99,29 @@ def test_two_override_edits_at_once_cannot_store_a_pair_neither_allows(patient, 
 
 
 @pytest.mark.parametrize("second", ["delete", "patch score"])
-@pytest.mark.django_db(transaction=True)
 def test_an_edit_loaded_before_another_moved_the_record_acts_on_the_row_as_stored(
     patient, today, second
 ):
     """The second request loaded the entry (dated today) before the first moved it to two
     days ago; under the lock it must act on the stored row, and re-evaluate from there."""
-    needs_service("PostgreSQL", connection.vendor == "postgresql")
     entry = services.pain_entry_create(
         patient=patient, date=today, score=8, region="neck", character="sharp",
         onset="during_exercise",
     )  # fmt: skip
     loaded_early = PainEntry.objects.select_related("patient").get(pk=entry.pk)
     moved_to = today - dt.timedelta(days=2)
-    first_has_lock, first_may_commit = threading.Event(), threading.Event()
 
-    def first_writer() -> None:
-        with services.history_change(patient) as change:
-            PainEntry.objects.filter(pk=entry.pk).update(date=moved_to)
-            change.touches(today, moved_to)
-            first_has_lock.set()
-            first_may_commit.wait(timeout=10)
-        connection.close()
+    def first(change: services.HistoryChange) -> None:
+        PainEntry.objects.filter(pk=entry.pk).update(date=moved_to)
+        change.touches(today, moved_to)
 
-    def second_writer() -> None:
-        first_has_lock.wait(timeout=10)
+    def edit() -> None:
         if second == "delete":
             services.pain_entry_delete(entry=loaded_early)
         else:
             services.pain_entry_update(entry=loaded_early, score=1)
-        connection.close()
 
-    threads = [threading.Thread(target=first_writer), threading.Thread(target=second_writer)]
-    for thread in threads:
-        thread.start()
-    first_has_lock.wait(timeout=10)
-    threads[1].join(timeout=0.5)
-    assert threads[1].is_alive()
-    first_may_commit.set()
-    for thread in threads:
-        thread.join(timeout=10)
+    while_the_first_holds_the_lock(patient, first, edit)
 
     stored = list(PainEntry.objects.filter(patient=patient).values_list("date", "score"))
     assert stored == ([] if second == "delete" else [(moved_to, 1)])
