@@ -1313,13 +1313,18 @@ def test_a_pain_streak_prompt_after_the_clearance_does_not_ask_for_a_doctor_agai
     records = history(sharp(day(-15), 6), daily(day(-14), [5] * 14), clearance(D))
     plan = evaluate(records, D)
     assert (plan.phase, plan.stage) == ("return", 1)
-    for rule in ("PERSIST_7D", "PERSIST_14D"):
-        (prompt,) = advice_of(plan, rule)
-        assert "A doctor has since cleared you" in prompt
-        assert "see a doctor" not in prompt
-    # Before the clearance the same prompts ask for one.
-    before = evaluate(records, day(-1))
-    assert "see a doctor" in advice_of(before, "PERSIST_7D")[0]
+    # Of the streak's prompts only the longest speaks; each still has its reason.
+    (prompt,) = advice_of(plan, "PERSIST_14D")
+    assert "A doctor has since cleared you" in prompt
+    assert "see a doctor" not in prompt
+    assert not advice_of(plan, "PERSIST_7D")
+    assert reason_of(plan, "PERSIST_7D")
+    # Before the clearance (and the review), the week-long streak's prompt asks for one.
+    before = evaluate(records, day(-2))
+    assert before.phase == "rest"
+    assert advice_of(before, "PERSIST_7D") == [
+        "Your pain has lasted more than a week: see a doctor."
+    ]
 
 
 def test_the_flare_warning_after_a_first_flare_says_the_next_goes_to_a_doctor() -> None:
@@ -1407,3 +1412,16 @@ def test_cold_only_for_48_hours_after_a_new_injury_during_rest(offset, cold) -> 
     plan = evaluate(records, day(5 + offset))  # rest days 6, 7, 8
     assert ("COLD_FIRST_48H" in rules_of(plan.advice)) is cold
     assert ("HEAT_OR_COLD" in rules_of(plan.advice)) is not cold
+
+
+def test_stage_advice_says_any_activity_once_everything_is_allowed() -> None:
+    start = day(-80)
+    records = history(into_return(start, 60))
+    stage3_day8 = evaluate(records, start + timedelta(days=RETURN_STARTS + 28 + 7))
+    assert (stage3_day8.stage, stage3_day8.day_in_stage) == (3, 8)
+    assert any("day 8 of 14: you may do any activity." in i.text for i in stage3_day8.advice)
+    stage2 = evaluate(records, start + timedelta(days=RETURN_STARTS + 14))
+    assert any(
+        "you may do mobility, core, low-impact and light strength activities." in i.text.lower()
+        for i in stage2.advice
+    )

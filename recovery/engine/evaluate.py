@@ -343,6 +343,9 @@ _PROMPTS = {
 }
 
 
+_STREAK_RULES = (Rule.PERSIST_14D, Rule.PERSIST_7D, Rule.PERSIST_3D)  # longest first
+
+
 def _cleared_since(st: State, day: int) -> bool:
     """The current return began with a clearance dated on or after `day`."""
     return (
@@ -375,8 +378,11 @@ def _items(
     if urgent:
         advice.append(Item(Rule.RED_FLAG_URGENT.value, texts.urgent_advice(urgent[-1].anchor_day)))
     _phase_items(st, day, cap, advice, reasons, emergency=Rule.RED_FLAG_EMERGENCY in open_rules)
-    # In review, the rule that began it already has its advice.
+    # In review, the rule that began it already has its advice; of a streak's prompts only
+    # the longest speaks (each still has its reason below).
     prompted: set[str] = {str(st.phase_rule)} if st.phase == REVIEW else set()
+    streak = [rule for rule in _STREAK_RULES if rule in open_rules]
+    prompted.update(streak[1:])
     for raised in open_now:
         prompt = _PROMPTS.get(raised.rule)  # type: ignore[call-overload]
         if prompt is not None and raised.rule not in prompted:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from recovery.engine.guideline import DEFAULT_GUIDELINE, Guideline
-from recovery.engine.inputs import CATEGORY_NAMES
+from recovery.engine.inputs import CATEGORIES, CATEGORY_NAMES
 
 _MONTHS = (
     "January",
@@ -229,10 +229,10 @@ def stage_reason(stage: int, day: int, g: Guideline) -> str:
 def stage_advice(
     stage: int, stage_day: int, allowed: tuple[str, ...], barred: tuple[str, ...], g: Guideline
 ) -> str:
-    text = (
-        f"Return stage {stage} of 3, day {stage_day} of {g.stage_days}: you may do "
-        f"{categories(allowed)} activities."
+    doing = (
+        "any activity" if set(allowed) >= set(CATEGORIES) else f"{categories(allowed)} activities"
     )
+    text = f"Return stage {stage} of 3, day {stage_day} of {g.stage_days}: you may do {doing}."
     if barred:
         left = g.trigger_days - stage_day + 1
         days = "today" if left == 1 else f"the next {left} days, today included"
@@ -375,7 +375,7 @@ def escalation_reason(rule: str, anchor_day: int, detail: str, g: Guideline) -> 
         "CHRONIC_3M": "You have logged pain in every one of the last 13 weeks.",
         "RECURRENCE": f"Your pain flared up on {since} during your return to exercise.",
         "RECURRENCE_REPEAT": f"Your pain flared up again on {since} during your return.",
-        "MISSED_LOGS": f"No pain log since {since}.",
+        "MISSED_LOGS": f"You have not logged your pain since {since}.",
         "NON_ADHERENCE": (
             f"Your {_lower(detail) or 'workout'} on {since} was more than your plan allowed."
         ),
