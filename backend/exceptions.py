@@ -18,6 +18,11 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 
 
+class RecordGone(LookupError):
+    """A service found that the row a request acts on no longer exists (another request
+    removed it meanwhile). The API answers 404, as for any missing row."""
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         # A model-level check (full_clean in a service) reports field errors like a serializer.
@@ -38,7 +43,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             {"detail": "A value in the request cannot be stored."},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    if isinstance(exc, Http404):
+    if isinstance(exc, Http404 | RecordGone):
         # One plain body for every missing or hidden row, rather than Django's message that
         # names the model behind the URL ("No User matches the given query.").
         exc = NotFound()

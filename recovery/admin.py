@@ -148,9 +148,14 @@ class ClearanceForm(PatientRecordForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         patient, therapist = cleaned.get("patient"), cleaned.get("therapist")
+        # A link is checked when the therapist or patient is chosen, not on every later edit:
+        # a clearance stays the therapist's after their link ends.
+        chosen = not self.instance.pk or {"therapist", "patient"} & set(self.changed_data)
         if therapist is not None:
-            if patient is not None and not linked_patients(therapist=therapist).filter(
-                pk=patient.pk
+            if (
+                chosen
+                and patient is not None
+                and not linked_patients(therapist=therapist).filter(pk=patient.pk)
             ):
                 self.add_error("therapist", "This therapist is not linked to the patient.")
         elif not cleaned.get("clinician_name", "").strip():

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from backend.exceptions import RecordGone
 from recovery import selectors
 from recovery.engine import (
     SWEEP_ONLY_RULES,
@@ -271,7 +271,7 @@ def _as_stored(record: PainEntry | Workout) -> PainEntry | Workout:
     the lock, and a request holding the lock meanwhile may have moved or removed it."""
     stored = type(record).objects.filter(pk=record.pk, patient_id=record.patient_id).first()
     if stored is None:
-        raise Http404("The record no longer exists.")
+        raise RecordGone(f"{type(record).__name__} {record.pk} no longer exists.")
     stored.patient = record.patient  # the same patient, already loaded
     return stored
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import CareLink, Role
 from recovery import jobs, services
 from recovery.engine import Checkpoint
 from recovery.models import (
@@ -268,3 +268,18 @@ def test_moving_an_override_to_another_patient_re_evaluates_both(
     left, joined = (PlanSnapshot.objects.get(patient=p) for p in (patient, other_patient))
     assert Checkpoint.from_data(left.checkpoint).made_with().rest_min_days == 7
     assert Checkpoint.from_data(joined.checkpoint).made_with().rest_min_days == 3
+
+
+def test_admin_edits_a_clearance_whose_therapist_is_no_longer_linked(
+    staff_client, patient, therapist, today
+):
+    clearance = services.clearance_record(patient=patient, cleared_on=today, therapist=therapist)
+    CareLink.objects.filter(patient=patient, therapist=therapist).update(ended_at=timezone.now())
+    form = _clearance_form(patient, today, therapist=therapist.pk, notes="seen in clinic")
+    url = reverse("admin:recovery_clearance_change", args=[clearance.pk])
+    response = staff_client.post(url, form)
+    assert response.status_code == 302
+    clearance.refresh_from_db()
+    assert (clearance.notes, clearance.therapist, clearance.source) == (
+        "seen in clinic", therapist, "therapist",
+    )  # fmt: skip

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 import time_machine
 from django.db import IntegrityError, transaction
-from django.http import Http404
 
 from accounts.models import CareLink
+from backend.exceptions import RecordGone, exception_handler
 from recovery import services
 from recovery.models import Activity, Escalation, GuidelineOverride, PainEntry, PlanSnapshot
 from tests.conftest import client_for, make_user
@@ -276,9 +276,9 @@ def test_editing_a_record_another_request_deleted_meanwhile_is_a_404(patient, to
     )
     loaded_early = PainEntry.objects.get(pk=entry.pk)
     services.pain_entry_delete(entry=entry)
-    with pytest.raises(Http404):
+    with pytest.raises(RecordGone):
         services.pain_entry_update(entry=loaded_early, score=5)
-    with pytest.raises(Http404):
+    with pytest.raises(RecordGone):
         services.pain_entry_delete(entry=loaded_early)
     assert not PainEntry.objects.exists()
     assert PlanSnapshot.objects.get(patient=patient).last_log_date is None
@@ -305,20 +305,28 @@ def test_patients_list_puts_who_needs_attention_first(therapist, therapist_clien
         CareLink.objects.create(therapist=therapist, patient=someone)
         return someone
 
-    quiet, flagged, resting, cleared_due = (linked(name) for name in ("Aaron", "Zoe", "Mia", "Bea"))
-    for someone, score, fields in (
-        (quiet, 1, {}),
-        (flagged, 2, {"red_flags": ["bowel_bladder"]}),  # emergency
-        (resting, 8, {"character": "sharp", "onset": "during_exercise"}),  # see_doctor
-        (cleared_due, 2, {"red_flags": ["night_pain"]}),  # urgent, clearance required
-    ):
-        log_pain(client_for(someone), today, score, **fields)
-    never_logged = linked("Adam")  # no stored plan yet
+    sharp = {"character": "sharp", "onset": "during_exercise"}
+    logs = {
+        "Zack": (today, 1, {}),  # level none, a stored plan
+        "Zoe": (today, 2, {"red_flags": ["bowel_bladder"]}),  # emergency
+        "Mia": (today, 8, sharp),  # see_doctor, resting
+        # see_doctor too, but an over-long rest went to review: a clearance is due
+        "Noah": (today - dt.timedelta(days=16), 8, sharp),
+        "Bea": (today, 2, {"red_flags": ["night_pain"]}),  # urgent
+    }
+    for name, (day, score, fields) in logs.items():
+        log_pain(client_for(linked(name)), day, score, **fields)
+    linked("Aaron")  # never logged: no stored plan yet (nor has the fixtures' Alice)
 
     rows = therapist_client.get("/api/v1/patients/").json()
 
-    assert [(row["name"], row["escalation_level"]) for row in rows] == [
-        ("Zoe", "emergency"), ("Bea", "urgent"), ("Mia", "see_doctor"),
-        ("Aaron", "none"), ("Adam", "none"), ("Alice Patient", "none"),
+    assert [(row["name"], row["escalation_level"], row["clearance_required"]) for row in rows] == [
+        ("Zoe", "emergency", True), ("Bea", "urgent", True), ("Noah", "see_doctor", True),
+        ("Mia", "see_doctor", False), ("Zack", "none", False), ("Aaron", "none", False),
+        ("Alice Patient", "none", False),
     ]  # fmt: skip
-    assert rows[-2]["id"] == never_logged.id  # Alice, of the fixtures, has no plan yet either
+
+
+def test_a_record_gone_meanwhile_answers_404_like_any_missing_row():
+    response = exception_handler(RecordGone("PainEntry 7 no longer exists."), {})
+    assert (response.status_code, response.data) == (404, {"detail": "Not found."})

@@ -46,17 +46,12 @@ escalates or keeps the patient resting rather than the one that lets them do mor
    every day count null and no escalation.
 10. DOMS advice appears on the plan of the day whose entry qualifies (advice "for today"),
     not on later days.
-11. New sharp or severe pain during or after exercise (an entry ACUTE_ONSET would act on,
-    without a red flag) logged in `rest` is a new injury: the minimum rest starts again from
-    its date, at least `rest_min_days` long, REST_EXIT counts only the logs from that date
-    on, and the return then starts at stage 1, even after a flare; cold-only advice
-    (COLD_FIRST_48H) covers the new injury's first 48 hours too. The rest itself goes on:
-    its day count and REST_MAX still count from when it began, so a review is never put
-    off, and no new escalation is raised (ACUTE_ONSET's stays open until the rest ends).
-    A second such entry on the day the clock started is the same injury. In
-    `medical_review` such an entry changes nothing: only a clearance ends the review.
-    (ACUTE_ONSET acts outside an episode, RECURRENCE in `return`; neither names these
-    phases.)
+11. Sharp or severe pain (without a red flag) logged while already in `rest` or
+    `medical_review` does not restart that phase: rest days, REST_MAX and the review keep
+    counting from when they began (ACUTE_ONSET acts outside an episode, RECURRENCE in
+    `return`; neither names these phases, and REST_EXIT's condition is written in full).
+    Whether a new injury during a rest should restart its minimum is a question for the
+    guidelines, not one the engine answers on its own.
 12. The MISSED_LOGS nudge needs an episode, or a MISSED_LOGS escalation still open (it stays
     open, even after the episode closes, until the next entry). The 7-day escalation is only
     raised within an episode.

@@ -357,11 +357,12 @@ def _cleared_since(st: State, day: int) -> bool:
 
 
 def _cold_only(st: State, day: int) -> bool:
-    """COLD_FIRST_48H: a rest's first days, or the first days after a new injury in it."""
-    if st.phase != REST or st.phase_start is None:
-        return False
-    clock = st.rest_clock_start() or st.phase_start
-    return min(day - st.phase_start, day - clock) + 1 <= st.g.cold_days
+    """COLD_FIRST_48H: rest days 1 to `cold_days`."""
+    return (
+        st.phase == REST
+        and st.phase_start is not None
+        and day - st.phase_start + 1 <= st.g.cold_days
+    )
 
 
 def _items(
@@ -376,7 +377,8 @@ def _items(
         advice.append(Item(Rule.RED_FLAG_EMERGENCY.value, texts.EMERGENCY_ADVICE))
     urgent = [raised for raised in open_now if raised.rule == Rule.RED_FLAG_URGENT]
     if urgent:
-        advice.append(Item(Rule.RED_FLAG_URGENT.value, texts.urgent_advice(urgent[-1].anchor_day)))
+        text = texts.urgent_advice(urgent[-1].anchor_day, day)
+        advice.append(Item(Rule.RED_FLAG_URGENT.value, text))
     _phase_items(st, day, cap, advice, reasons, emergency=Rule.RED_FLAG_EMERGENCY in open_rules)
     # In review, the rule that began it already has its advice; of a streak's prompts only
     # the longest speaks (each still has its reason below).
@@ -450,16 +452,9 @@ def _rest_items(
     g = st.g
     rest_day = day - start + 1
     reasons.append(Item(rule, texts.rest_reason(rule, start, rest_day)))
-    reinjured = st.reinjured_on
-    if reinjured is not None:
-        reasons.append(Item(Rule.ACUTE_ONSET.value, texts.rest_restarted(reinjured)))
-    clock_day = day - (reinjured if reinjured is not None else start) + 1
-    if clock_day < st.rest_min:
-        # The minimum in force is the flare's unless a new injury raised it to an onset's.
-        after_flare = rule == Rule.RECURRENCE and (
-            reinjured is None or st.rest_min != g.rest_min_days
-        )
-        text = texts.rest_min(clock_day, st.rest_min, after_flare, g, since=reinjured)
+    if rest_day < st.rest_min:
+        after_flare = rule == Rule.RECURRENCE
+        text = texts.rest_min(rest_day, st.rest_min, after_flare, g)
         reasons.append(Item(Rule.REST_MIN.value, text))
     advice.append(Item(rule, texts.RELATIVE_REST))
     advice.append(Item(rule, texts.rest_allowed(g)))

@@ -109,17 +109,11 @@ def red_flag_urgent(st: State, entry: PainEntry, day: int) -> None:
 
 
 def acute_onset(st: State, entry: PainEntry, day: int) -> None:
-    if not is_acute(entry, st.g):
+    if st.episode_start is not None or not is_acute(entry, st.g):
         return
-    if st.episode_start is None:
-        if st.raise_escalation(Rule.ACUTE_ONSET, day_key(day), day, day, CLOSE_REST):
-            st.open_episode(Rule.ACUTE_ONSET, day)
-            st.enter_rest(Rule.ACUTE_ONSET, day, after_flare=False)
-    elif st.phase == REST and day > (st.rest_clock_start() or day):
-        # The guidelines name no rule for a new injury during a rest; the safer reading
-        # (interpretation 11) rests at least as long again from it. A second such entry on
-        # the day the clock started is the same injury.
-        st.restart_rest_clock(day)
+    if st.raise_escalation(Rule.ACUTE_ONSET, day_key(day), day, day, CLOSE_REST):
+        st.open_episode(Rule.ACUTE_ONSET, day)
+        st.enter_rest(Rule.ACUTE_ONSET, day, after_flare=False)
 
 
 def doms(st: State, entry: PainEntry, day: int) -> None:
@@ -186,17 +180,16 @@ def log_day(st: State, day: int, score: int) -> None:
 
 def rest_exit(st: State, day: int) -> bool:
     g = st.g
-    clock = st.rest_clock_start()
-    if st.phase != REST or clock is None:
+    start = st.phase_start
+    if st.phase != REST or start is None:
         return False
-    if day - clock + 1 < st.rest_min:
+    if day - start + 1 < st.rest_min:
         return False
-    if st.prev_log is None or st.prev_log < clock or st.prev_log < day - g.exit_window_days:
+    if st.prev_log is None or st.prev_log < start or st.prev_log < day - g.exit_window_days:
         return False
     if st.last_score > g.improved_max or st.prev_score > g.improved_max:
         return False
-    # After a new injury during the rest, the return starts at stage 1, as after an onset.
-    after_flare = st.phase_rule == Rule.RECURRENCE and st.reinjured_on is None
+    after_flare = st.phase_rule == Rule.RECURRENCE
     stage = max(1, st.flare_stage - 1) if after_flare else 1
     st.enter_return(Rule.REST_EXIT, day, stage)
     return True

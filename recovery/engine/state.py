@@ -227,7 +227,6 @@ class State:
         "baseline",
         "flares",
         "rest_min",
-        "reinjured_on",
         "flare_stage",
         "review_start",
         "raised",
@@ -264,8 +263,6 @@ class State:
         self.baseline: float | None = None  # the weekly load cap's baseline, fixed at day 1
         self.flares = 0
         self.rest_min = g.rest_min_days
-        # New acute pain during a rest: REST_EXIT's minimum counts from this day instead.
-        self.reinjured_on: int | None = None
         self.flare_stage = 1
         self.review_start: int | None = None
         self.raised: dict[tuple[str, str], Raised] = {}
@@ -372,22 +369,11 @@ class State:
         self.phase_rule = rule
         self.phase_anchor = day
         self.stage = self.stage_start = self.stage_rule = None
-        self.reinjured_on = None
 
     def enter_rest(self, rule: str, day: int, *, after_flare: bool) -> None:
         self.flare_stage = self.stage or 1
         self._begin(REST, rule, day)
         self.rest_min = self.g.rest_after_flare_days if after_flare else self.g.rest_min_days
-
-    def restart_rest_clock(self, day: int) -> None:
-        """A new injury while resting: the minimum rest starts again from `day`, at least as
-        long as after an onset. The rest itself (its day count, REST_MAX) goes on."""
-        self.reinjured_on = day
-        self.rest_min = max(self.rest_min, self.g.rest_min_days)
-
-    def rest_clock_start(self) -> int | None:
-        """The day REST_EXIT counts the minimum rest from."""
-        return self.reinjured_on if self.reinjured_on is not None else self.phase_start
 
     def enter_review(self, rule: str, day: int) -> None:
         self._begin(REVIEW, rule, day)

@@ -77,11 +77,19 @@ EMERGENCY_SIGNS = (
 )
 
 
-def urgent_advice(day: int) -> str:
-    return (
-        f"See a doctor within 48 hours of {when(day)} about the symptom you reported, and now "
-        f"if you have not yet. Call emergency services at once if {EMERGENCY_SIGNS}."
-    )
+def urgent_advice(reported: int, today: int) -> str:
+    """Within the 48 hours, by when; after them, today."""
+    if today - reported < 2:
+        see = (
+            f"See a doctor within 48 hours, by {when(reported + 2)}, about the symptom you "
+            f"reported on {when(reported)}."
+        )
+    else:
+        see = (
+            f"On {when(reported)} you reported a symptom that needed a doctor within 48 hours: "
+            "if you have not seen one yet, see one today."
+        )
+    return f"{see} Call emergency services at once if {EMERGENCY_SIGNS}."
 
 
 REVIEW_ADVICE = (
@@ -94,10 +102,19 @@ REVIEW_ADVICE_AFTER_EMERGENCY = (
     "mobility exercises; your therapist, or you, can record the clearance in the app."
 )
 
-_ORDINALS = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+
+def ordinal(number: int) -> str:
+    """2 → "second", …; beyond the fifth, "21st", "22nd", "23rd", "24th"."""
+    words = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+    if number in words:
+        return words[number]
+    suffix = (
+        "th" if number % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    )
+    return f"{number}{suffix}"
 
 
-def review_reason(rule: str, day: int, g: Guideline, flares: int = 2) -> str:
+def review_reason(rule: str, day: int, g: Guideline, *, flares: int) -> str:
     started = when(day)
     if rule == "RED_FLAG_EMERGENCY":
         return f"On {started} you reported a symptom that needs emergency care."
@@ -115,8 +132,8 @@ def review_reason(rule: str, day: int, g: Guideline, flares: int = 2) -> str:
         )
     if rule == "RECURRENCE_REPEAT":
         return (
-            f"Your pain flared up again on {started}, the {_ORDINALS.get(flares, f'{flares}th')} "
-            "time during this recovery, so you were asked to see a doctor."
+            f"Your pain flared up again on {started}, the {ordinal(flares)} time during this "
+            "recovery, so you were asked to see a doctor."
         )
     return f"On {started} you were asked to see a doctor."
 
@@ -136,23 +153,8 @@ def rest_reason(rule: str, day: int, rest_day: int) -> str:
     )
 
 
-def rest_restarted(day: int) -> str:
-    return (
-        f"You logged new sharp or severe pain during or after exercise on {when(day)}, while "
-        "resting, so your minimum rest counts again from that day."
-    )
-
-
-def rest_min(
-    rest_day: int, minimum: int, after_flare: bool, g: Guideline, since: int | None = None
-) -> str:
-    """`rest_day` counts from `since` when a new injury restarted the minimum rest."""
+def rest_min(rest_day: int, minimum: int, after_flare: bool, g: Guideline) -> str:
     name = "rest_after_flare_days" if after_flare else "rest_min_days"
-    if since is not None:
-        return (
-            f"Keep resting: counting {when(since)} as day 1, you can start returning to "
-            f"exercise on day {minimum} at the earliest (today is day {rest_day}).{note(g, name)}"
-        )
     return (
         f"Keep resting: you can start returning to exercise on rest day {minimum} at the "
         f"earliest (today is rest day {rest_day}).{note(g, name)}"
@@ -294,7 +296,7 @@ def doms(*, cold_only: bool, resting: bool) -> str:
 def acute_onset(day: int) -> str:
     return (
         f"Sharp or severe pain during or after exercise, as on {when(day)}, can be an injury: "
-        "have a doctor check it, sooner if it gets worse."
+        "have a doctor check it in the next few days, and at once if it gets worse."
     )
 
 
