@@ -11,10 +11,11 @@ latency and the ratio write/read, target >= 0.70.
 
 Before the load it profiles the POST in process: the SQL it runs, where its wall time goes,
 and its CPU cost next to GET's, also with parts of the write path stubbed out (what-ifs,
-in this process only). During the load it accounts the CPU of gunicorn, of PostgreSQL's
-backends, of wrk and of everything else on the machine, so a leg slowed down by somebody
-else's job shows, and it prints the ratio of server CPU per request, which such noise does
-not move.
+in this process only). Its floor replays the POST's own statements raw, with no framework,
+for the best ratio those statements allow on this machine. During the load it accounts
+the CPU of gunicorn, of PostgreSQL's backends, of wrk and of everything else on the
+machine, so a leg slowed down by somebody else's job shows, and it prints the ratio of
+server CPU per request, which such noise does not move.
 
 The comparison is kept fair: both endpoints run under the same wrk settings, the same
 pre-formatted-request Lua script (rotating over every patient's token and checking every
