@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -62,15 +59,15 @@ class RefreshPlanOnSaveMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change) -> None:
-        with _replayed(self._patients_of(obj, change)):
+        with services.histories_change(self._patients_of(obj, change)):
             super().save_model(request, obj, form, change)
 
     def delete_model(self, request, obj) -> None:
-        with _replayed([obj.patient]):
+        with services.histories_change([obj.patient]):
             super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset) -> None:
-        with _replayed([row.patient for row in queryset.select_related("patient")]):
+        with services.histories_change([row.patient for row in queryset.select_related("patient")]):
             super().delete_queryset(request, queryset)
 
     @staticmethod
@@ -84,17 +81,6 @@ class RefreshPlanOnSaveMixin:
             if before is not None and before != obj.patient_id:
                 patients.append(User.objects.get(pk=before))
         return patients
-
-
-@contextmanager
-def _replayed(patients: list[User]) -> Iterator[None]:
-    """Lock `patients`, let the change happen, then replay each one's plan in full, all in
-    one transaction (an admin edit can touch any date, so no checkpoint is resumed)."""
-    ordered = sorted({patient.id: patient for patient in patients}.values(), key=lambda p: p.id)
-    with transaction.atomic():
-        services.lock_patients([patient.id for patient in ordered])
-        yield
-        services.plans_refresh(ordered)
 
 
 @admin.register(Activity)

@@ -7,9 +7,10 @@ and escalations, all committed together or not at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -103,10 +104,6 @@ def plans_refresh(
     return [
         Refreshed(patient, plans[patient.id], new_rows.get(patient.id, [])) for patient in patients
     ]
-
-
-def plan_refresh(*, patient: User, sweep: bool = False) -> Refreshed:
-    return plans_refresh([patient], sweep=sweep)[0]
 
 
 _SNAPSHOT_FIELDS = [
@@ -266,7 +263,43 @@ def history_change(patient: User, *, dated: Collection[dt.date] = ()) -> Iterato
         plans_refresh([patient], checkpoints={patient.id: checkpoint})
 
 
-def _as_stored(record: PainEntry | Workout) -> PainEntry | Workout:
+@contextmanager
+def histories_change(patients: Iterable[User]) -> Iterator[None]:
+    """Like `history_change` for any number of patients (say, a record moved from one to
+    another), replaying each in full: lock them, let the change happen, re-evaluate."""
+    ordered = sorted({patient.id: patient for patient in patients}.values(), key=lambda p: p.id)
+    with transaction.atomic():
+        lock_patients([patient.id for patient in ordered])
+        yield
+        plans_refresh(ordered)
+
+
+_Record = TypeVar("_Record", PainEntry, Workout)
+
+
+def _record_update(
+    record: _Record,
+    fields: Mapping[str, object],
+    apply: Callable[[_Record, Mapping[str, object]], None],
+) -> _Record:
+    """Apply `fields` (with `apply`) to the record as stored under the lock, and return it."""
+    with history_change(record.patient) as change:
+        record = _as_stored(record)
+        change.touches(record.date)
+        apply(record, fields)
+        change.touches(record.date)
+        record.save()
+    return record
+
+
+def _record_delete(record: _Record) -> None:
+    with history_change(record.patient) as change:
+        record = _as_stored(record)
+        change.touches(record.date)
+        record.delete()
+
+
+def _as_stored(record: _Record) -> _Record:
     """`record` as stored now; call it under the patient's lock. The caller loaded it before
     the lock, and a request holding the lock meanwhile may have moved or removed it."""
     stored = type(record).objects.filter(pk=record.pk, patient_id=record.patient_id).first()
@@ -336,21 +369,11 @@ def pain_entry_create(
 
 
 def pain_entry_update(*, entry: PainEntry, **fields: object) -> PainEntry:
-    """Apply `fields` to the entry as stored under the lock, and return it."""
-    with history_change(entry.patient) as change:
-        entry = _as_stored(entry)
-        change.touches(entry.date)
-        _apply_pain_fields(entry, fields)
-        change.touches(entry.date)
-        entry.save()
-    return entry
+    return _record_update(entry, fields, _apply_pain_fields)
 
 
 def pain_entry_delete(*, entry: PainEntry) -> None:
-    with history_change(entry.patient) as change:
-        entry = _as_stored(entry)
-        change.touches(entry.date)
-        entry.delete()
+    _record_delete(entry)
 
 
 # --- Workouts -----------------------------------------------------------------------------
@@ -395,21 +418,11 @@ def workout_create(
 
 
 def workout_update(*, workout: Workout, **fields: object) -> Workout:
-    """Apply `fields` to the workout as stored under the lock, and return it."""
-    with history_change(workout.patient) as change:
-        workout = _as_stored(workout)
-        change.touches(workout.date)
-        _apply_workout_fields(workout, fields)
-        change.touches(workout.date)
-        workout.save()
-    return workout
+    return _record_update(workout, fields, _apply_workout_fields)
 
 
 def workout_delete(*, workout: Workout) -> None:
-    with history_change(workout.patient) as change:
-        workout = _as_stored(workout)
-        change.touches(workout.date)
-        workout.delete()
+    _record_delete(workout)
 
 
 # --- Clearances ---------------------------------------------------------------------------

@@ -264,7 +264,7 @@ def test_saving_todays_pain_entry_queries_do_not_grow_with_the_history(
     from recovery import services
 
     add_pain_entries(patient, days, today - dt.timedelta(days=1))
-    services.plan_refresh(patient=patient)  # a full replay keeps yesterday's checkpoint
+    services.plans_refresh([patient])  # a full replay keeps yesterday's checkpoint
     body = {"date": today.isoformat(), "score": 2, "region": "neck", "character": "ache",
             "onset": "unrelated", "red_flags": []}  # fmt: skip
 

@@ -64,7 +64,7 @@ def assert_stored_as_a_full_replay(patient) -> None:
     assert snapshot.episode_start == (plan.episode.start if plan.episode else None)
     assert snapshot.checkpoint == (full.checkpoint.to_data() if full.checkpoint else None)
     before = Escalation.objects.filter(patient=patient).count()
-    assert services.plan_refresh(patient=patient).new_escalations == []
+    assert services.plans_refresh([patient])[0].new_escalations == []
     assert Escalation.objects.filter(patient=patient).count() == before
 
 

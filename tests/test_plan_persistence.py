@@ -73,7 +73,7 @@ def test_red_flag_moves_to_medical_review_anchored_on_the_entry(patient, patient
 def test_saving_again_never_duplicates_an_escalation(patient, patient_client, today):
     log_pain(patient_client, today, 5, red_flags=["night_pain"])
     log_pain(patient_client, today, 2)  # another save re-evaluates the same history
-    services.plan_refresh(patient=patient)
+    services.plans_refresh([patient])
 
     assert list(Escalation.objects.filter(patient=patient).values_list("rule", flat=True)) == [
         "RED_FLAG_URGENT"

@@ -185,29 +185,29 @@ class PatientSummarySerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @staticmethod
-    def _snapshot(user: User):
+    def _summary(self, user: User):
+        """Where the summary fields are read: the stored snapshot (None before any)."""
         return getattr(user, "plan_snapshot", None)
 
     def get_phase(self, user: User) -> str:
-        snapshot = self._snapshot(user)
-        return snapshot.phase if snapshot else "active"
+        summary = self._summary(user)
+        return summary.phase if summary else "active"
 
     def get_stage(self, user: User) -> int | None:
-        snapshot = self._snapshot(user)
-        return snapshot.stage if snapshot else None
+        summary = self._summary(user)
+        return summary.stage if summary else None
 
     def get_escalation_level(self, user: User) -> str:
-        snapshot = self._snapshot(user)
-        return snapshot.escalation_level if snapshot else "none"
+        summary = self._summary(user)
+        return summary.escalation_level if summary else "none"
 
     def get_clearance_required(self, user: User) -> bool:
-        snapshot = self._snapshot(user)
-        return snapshot.clearance_required if snapshot else False
+        summary = self._summary(user)
+        return summary.clearance_required if summary else False
 
     def get_last_log_date(self, user: User) -> dt.date | None:
-        snapshot = self._snapshot(user)
-        return snapshot.last_log_date if snapshot else None
+        summary = self._summary(user)
+        return summary.last_log_date if summary else None
 
 
 class RuleItemSerializer(serializers.Serializer):
@@ -283,20 +283,8 @@ class PatientDetailSerializer(PatientSummarySerializer):
     def get_plan(self, user: User) -> dict:
         return PlanSerializer(self.context["plan"]).data
 
-    def get_phase(self, user: User) -> str:
-        return self.context["plan"].phase
-
-    def get_stage(self, user: User) -> int | None:
-        return self.context["plan"].stage
-
-    def get_escalation_level(self, user: User) -> str:
-        return self.context["plan"].escalation_level
-
-    def get_clearance_required(self, user: User) -> bool:
-        return self.context["plan"].clearance_required
-
-    def get_last_log_date(self, user: User) -> dt.date | None:
-        return self.context["plan"].last_log_date
+    def _summary(self, user: User):
+        return self.context["plan"]  # a Plan has the snapshot's summary fields
 
 
 class EscalationSerializer(serializers.Serializer):
