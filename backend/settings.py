@@ -87,6 +87,15 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Prepared statements: each connection plans a statement it has sent a few times once,
+        # then reuses the plan. Planning the save's records_after() query cost PostgreSQL
+        # several times as much as running it (bench/write_path.py). Preparing needs
+        # server-side binding; behind a pooler in transaction mode that cannot keep
+        # prepared statements, turn it off in the URL: ...?server_side_binding=false
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options.setdefault("server_side_binding", True)
+        options.setdefault("prepare_threshold", 5)  # psycopg's own default; Django's is off
 else:
     DATABASES = {
         "default": {

@@ -601,16 +601,22 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
         return dict.fromkeys(patient_ids)
 
     cpu = {"GET /me/": cpu_of(get), "POST": cpu_of(post)}
-    # The same POSTs again, capturing their SQL (capturing costs CPU, so not above); then
-    # their own statements replayed from the same starting history.
-    with CaptureQueriesContext(connection) as captured:
+    # The same POSTs again, keeping each one's statements and parameters (keeping costs CPU,
+    # so not above); then their own statements replayed from the same starting history.
+    sent: list[list[tuple[str, object]]] = []
+
+    def keep(execute, sql, params, many, context):
+        sent[-1].append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(keep):
         for number in numbers:
+            sent.append([])
             post(number)
     reset_history(seeded)
     own_statements = [
-        query["sql"]
-        for query in captured.captured_queries
-        if sql_template(query["sql"]) not in get_shapes
+        [(sql, params) for sql, params in statements if sql_template(sql) not in get_shapes]
+        for statements in sent
     ]
     statements_cpu = statements_cpu_ms(connection, own_statements, samples)
     reset_history(seeded)
@@ -677,21 +683,26 @@ def profile_post(seeded: Seeded, samples: int = 200) -> Profile:
     )
 
 
-def statements_cpu_ms(connection, statements: list[str], requests: int) -> tuple[float, float]:
-    """CPU per request (this process, its backend) of sending `statements` with nothing else.
+def statements_cpu_ms(
+    connection, posts: list[list[tuple[str, object]]], requests: int
+) -> tuple[float, float]:
+    """CPU per request (this process, its backend) of sending `posts`' statements, nothing else.
 
-    They are the SQL the POSTs sent beyond GET's (BEGIN … COMMIT), values already bound,
-    replayed on the bare psycopg connection: no Django, no DRF, no ORM. So this is what the
+    Each POST's statements beyond GET's are sent again in a transaction of their own, with
+    their parameters, on the bare psycopg connection (no Django, no DRF, no ORM). It binds
+    and prepares them as the server's connections do (settings.py). So this is what the
     database work of this write path costs before any framework adds to it.
     """
     connection.ensure_connection()
-    raw = connection.connection  # autocommit: the replayed BEGIN and COMMIT frame each save
+    raw = connection.connection  # autocommit: transaction() sends BEGIN and COMMIT
     backend = raw.info.backend_pid
     python, postgres = time.process_time(), process_cpu(backend)
-    for statement in statements:
-        cursor = raw.execute(statement)
-        if cursor.description is not None:
-            cursor.fetchall()
+    for statements in posts:
+        with raw.transaction():
+            for sql, params in statements:
+                cursor = raw.execute(sql, params)
+                if cursor.description is not None:
+                    cursor.fetchall()
     python, postgres = time.process_time() - python, process_cpu(backend) - postgres
     return python * 1000 / requests, postgres * 1000 / requests
 
@@ -986,10 +997,15 @@ def print_setup(config: Config, seeded: Seeded, versions: dict[str, str]) -> Non
         f"({seeded.workouts / n:.1f} each, 4 a week), {seeded.escalations} escalations; "
         f"phases: {phases}"
     )
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    prepared = options.get("server_side_binding") is True and options.get("prepare_threshold")
     print(
         f"server    gunicorn {versions['gunicorn']} -w {config.workers} --threads 1 (sync), "
         f"Django {versions['django']}, Python {versions['python']}, DEBUG=0, HTTPS=0, "
-        f"throttling off, persistent DB connections; PostgreSQL {versions['postgres']} "
+        "throttling off, persistent DB connections, prepared statements "
+        f"{'on' if prepared else 'off'}; PostgreSQL {versions['postgres']} "
         f"at 127.0.0.1, db {config.db_name}"
     )
     print(

@@ -279,3 +279,34 @@ def test_saving_todays_pain_entry_queries_do_not_grow_with_the_history(
         response = patient_client.post(f"{API}/pain-logs/", body, format="json")
 
     assert response.status_code == 201, response.content
+
+
+def test_on_postgresql_repeated_saves_reuse_prepared_statements(patient, patient_client, today):
+    """A connection plans the save's statements once and then reuses the plans (settings.py):
+    planning the records dated after the checkpoint cost more than running the query."""
+    from django.db import connection
+
+    from tests.services import needs_service
+
+    needs_service("PostgreSQL", connection.vendor == "postgresql")
+    from recovery import services
+
+    add_pain_entries(patient, 30, today - dt.timedelta(days=1))
+    services.plans_refresh([patient])  # yesterday's checkpoint: each save resumes from it
+    body = {"date": today.isoformat(), "region": "neck", "character": "ache",
+            "onset": "unrelated", "red_flags": []}  # fmt: skip
+    saves = 8
+    for score in range(saves):
+        response = patient_client.post(f"{API}/pain-logs/", {**body, "score": score}, format="json")
+        assert response.status_code == 201, response.content
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    records_after = [uses for sql, uses in prepared if "UNION ALL" in sql]
+    entry_insert = [
+        uses for sql, uses in prepared if sql.startswith('INSERT INTO "recovery_painentry"')
+    ]
+    # psycopg prepares a statement once it has sent it 5 times: the 6th to 8th saves reuse it.
+    assert records_after == [saves - 5]
+    assert entry_insert == [saves - 5]

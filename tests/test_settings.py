@@ -37,6 +37,7 @@ print(json.dumps({
     "db_engine": db["ENGINE"],
     "db_name": str(db["NAME"]),
     "db_host": db.get("HOST", ""),
+    "db_options": db.get("OPTIONS", {}),
     "broker": settings.CELERY_BROKER_URL,
     "broker_queue": settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in"),
     "beat_schedule": settings.CELERY_BEAT_SCHEDULE_FILENAME,
@@ -160,6 +161,7 @@ def test_urls_switch_to_postgres_redis_and_smtp(tmp_path):
     assert values["db_engine"] == "django.db.backends.postgresql"
     assert values["db_host"] == "db.example"
     assert values["db_name"] == "rebound"
+    assert values["db_options"] == {"server_side_binding": True, "prepare_threshold": 5}
     assert values["broker"] == "redis://cache.example:6379/3"
     assert values["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert values["email_backend"] == "django.core.mail.backends.smtp.EmailBackend"
@@ -169,6 +171,23 @@ def test_urls_switch_to_postgres_redis_and_smtp(tmp_path):
     assert values["ssl_redirect"] is True
     assert values["hsts_seconds"] > 0
     assert values["throttles"] == []
+
+
+def test_prepared_statements_can_be_turned_off_in_the_database_url(tmp_path):
+    # Behind a pooler in transaction mode, which cannot keep a connection's prepared statements.
+    values = settings_with(
+        tmp_path,
+        DATABASE_URL="postgres://rebound@db.example:5432/rebound?server_side_binding=false",
+    )
+
+    assert values["db_options"]["server_side_binding"] is False
+
+
+def test_sqlite_urls_get_no_postgresql_options(tmp_path):
+    values = settings_with(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+
+    assert values["db_engine"] == "django.db.backends.sqlite3"
+    assert values["db_options"] == {}
 
 
 CONCURRENT_SAVES = """
