@@ -1259,6 +1259,15 @@ def test_urgent_advice_says_by_when_and_names_only_emergency_signs_as_emergencie
     assert "sudden and excruciating" in urgent
 
 
+def test_urgent_advice_on_the_calendars_last_day_names_no_date_past_it() -> None:
+    last = date.max
+    plan = evaluate(history(entry(last, 2, flags=("leg_numbness",))), last)
+    (urgent,) = [t for t in advice_of(plan, "RED_FLAG_URGENT") if "48 hours" in t]
+    assert urgent.startswith(
+        "See a doctor within 48 hours about the symptom you reported on 31 December 9999."
+    )
+
+
 def test_when_to_see_a_doctor_names_every_emergency_sign() -> None:
     plan = evaluate(history(sharp(D)), D)
     (doctor,) = [i.text for i in plan.advice if i.text.startswith("See a doctor if the pain")]

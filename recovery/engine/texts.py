@@ -35,6 +35,9 @@ _OVERRIDE_WORDING = {
 }
 
 
+_LAST_DAY = date.max.toordinal()
+
+
 def when(day: int) -> str:
     """A date as a patient reads it: "3 March 2025"."""
     d = date.fromordinal(day)
@@ -80,9 +83,10 @@ EMERGENCY_SIGNS = (
 def urgent_advice(reported: int, today: int) -> str:
     """Within the 48 hours, by when; after them, today."""
     if today - reported < 2:
+        # Two days after the calendar's last day there is no date to name.
+        by = f", by {when(reported + 2)}," if reported + 2 <= _LAST_DAY else ""
         see = (
-            f"See a doctor within 48 hours, by {when(reported + 2)}, about the symptom you "
-            f"reported on {when(reported)}."
+            f"See a doctor within 48 hours{by} about the symptom you reported on {when(reported)}."
         )
     else:
         see = (
