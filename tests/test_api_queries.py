@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from accounts.models import CareLink, Role, User
+from recovery import services
 from recovery.models import Activity, Clearance, Escalation, PainEntry, PlanSnapshot, Workout
+from tests.services import needs_service
 
 pytestmark = pytest.mark.django_db
 
@@ -261,8 +264,6 @@ def test_activities_list_queries_are_constant(patient_client, count, django_asse
 def test_saving_todays_pain_entry_queries_do_not_grow_with_the_history(
     patient, patient_client, today, days, django_assert_num_queries
 ):
-    from recovery import services
-
     add_pain_entries(patient, days, today - dt.timedelta(days=1))
     services.plans_refresh([patient])  # a full replay keeps yesterday's checkpoint
     body = {"date": today.isoformat(), "score": 2, "region": "neck", "character": "ache",
@@ -284,13 +285,7 @@ def test_saving_todays_pain_entry_queries_do_not_grow_with_the_history(
 def test_on_postgresql_repeated_saves_reuse_prepared_statements(patient, patient_client, today):
     """A connection plans the save's statements once and then reuses the plans (settings.py):
     planning the records dated after the checkpoint cost more than running the query."""
-    from django.db import connection
-
-    from tests.services import needs_service
-
     needs_service("PostgreSQL", connection.vendor == "postgresql")
-    from recovery import services
-
     add_pain_entries(patient, 30, today - dt.timedelta(days=1))
     services.plans_refresh([patient])  # yesterday's checkpoint: each save resumes from it
     body = {"date": today.isoformat(), "region": "neck", "character": "ache",
