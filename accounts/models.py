@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 import zoneinfo
 
@@ -16,8 +17,19 @@ INVITATION_LIFETIME = dt.timedelta(days=7)
 DEFAULT_REMINDER_TIME = dt.time(20, 0)
 
 
+# Names a zone directory can hold that are not IANA zones: on Debian, `localtime` is a link
+# to the machine's own zone, so a patient's "today" would follow the server's settings.
+_NOT_IANA_ZONES = frozenset({"localtime"})
+
+
+@functools.cache
+def iana_timezones() -> frozenset[str]:
+    # Cached: available_timezones() walks the zone directories on every call.
+    return frozenset(zoneinfo.available_timezones() - _NOT_IANA_ZONES)
+
+
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in iana_timezones():
         raise ValidationError(f"'{value}' is not an IANA time zone (e.g. Europe/London).")
 
 

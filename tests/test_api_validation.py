@@ -618,6 +618,7 @@ def register_body(**fields) -> dict[str, Any]:
 @pytest.mark.parametrize(("field", "value"), [
     ("timezone", "Mars/Olympus_Mons"),
     ("timezone", ""),
+    ("timezone", "localtime"),
     ("timezone", MISSING),
     ("email", "ALICE@Example.TEST"),  # Alice's address in other letters
     ("email", "not-an-email"),
