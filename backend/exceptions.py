@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -43,6 +45,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             {"detail": "A value in the request cannot be stored."},
             status=status.HTTP_400_BAD_REQUEST,
         )
+    if isinstance(exc, RequestDataTooBig):
+        # Raised as DRF reads the body; left to Django, it would be an HTML page.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            {"detail": f"The request body is larger than the limit of {limit} bytes."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, Http404 | RecordGone):
         # One plain body for every missing or hidden row, rather than Django's message that
         # names the model behind the URL ("No User matches the given query.").
@@ -53,6 +62,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 # Django's own error views, for what never reaches a DRF view: a path no URL matches
 # (`/api/v1/patients/abc/`) or a failure outside one. Under the API they answer DRF's
 # JSON body too, so clients never have to parse an HTML page.
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"detail": "Bad request."}, status=status.HTTP_400_BAD_REQUEST)
+    return defaults.bad_request(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

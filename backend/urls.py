@@ -23,5 +23,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "backend.exceptions.bad_request"
 handler404 = "backend.exceptions.page_not_found"
 handler500 = "backend.exceptions.server_error"

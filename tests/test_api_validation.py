@@ -815,6 +815,56 @@ def test_an_api_path_nothing_matches_answers_json_404(therapist_client, path):
     assert response.json() == {"detail": "Not found."}
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["DEBUG=0", "DEBUG=1"])
+def test_a_write_to_an_api_path_without_its_slash_is_redirected_keeping_the_method(
+    request, settings, patient, pain, session, debug
+):
+    # A 301 would be followed with a GET (the write lost); under DEBUG Django raises (a 500).
+    settings.DEBUG = debug
+    before = stored_rows()
+    for who, method, url in write_endpoints(patient, pain, session):
+        response = getattr(client_of(request, who), method)(url.rstrip("/"), {}, format="json")
+
+        assert (response.status_code, response.get("Location")) == (308, url), (method, url)
+    assert stored_rows() == before
+
+
+def test_a_client_following_the_slash_redirect_stores_the_entry_once(patient_client, today):
+    response = patient_client.post(f"{API}/pain-logs", pain_body(today), format="json", follow=True)
+
+    assert response.status_code == 201
+    assert response.redirect_chain == [(f"{API}/pain-logs/", 308)]
+    assert list(PainEntry.objects.values_list("date", "score")) == [
+        (today, pain_body(today)["score"])
+    ]
+
+
+def test_a_body_over_the_size_limit_is_a_json_413_storing_nothing(settings, patient_client, today):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = {**pain_body(today), "notes": "x" * 20_000}
+
+    response = patient_client.post(
+        f"{API}/pain-logs/", json.dumps(body), content_type="application/json"
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "The request body is larger than the limit of 10000 bytes."
+    }
+    assert not PainEntry.objects.exists()
+
+
+@pytest.mark.parametrize(("path", "json_body"), [(f"{API}/me/", True), ("/", False)])
+def test_a_bad_request_before_any_view_is_json_under_the_api(patient_client, path, json_body):
+    response = patient_client.get(path, HTTP_HOST="not-allowed.example")  # DisallowedHost
+
+    assert response.status_code == 400
+    if json_body:
+        assert response.json() == {"detail": "Bad request."}
+    else:
+        assert response["Content-Type"].startswith("text/html")
+
+
 def test_a_web_path_nothing_matches_answers_the_html_404(client):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
