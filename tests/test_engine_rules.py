@@ -248,6 +248,10 @@ def test_rest_advice_names_relative_rest_stretches_and_isometric_core() -> None:
         "pelvic tilt", "isometric core",
     ):  # fmt: skip
         assert words in text
+    # The urgent red flags' signs carry RED_FLAG_URGENT's deadline, and the emergency signs
+    # RED_FLAG_EMERGENCY's.
+    assert "within 48 hours, and log it, if the pain spreads down your legs" in text
+    assert "emergency care straight away if you lose control of your bladder" in text
     assert plan.max_rpe == 3
     assert plan.allowed_categories == ("mobility", "core", "low_impact")
 
@@ -548,6 +552,18 @@ def test_recurrence_in_return(score, character, onset, fires) -> None:
         assert (recurrence.anchor, recurrence.level) == (f"entry:{flare.id}", "attention")
         assert plan.episode.flare_count == 1
         assert plan.reasons[0].rule == "RECURRENCE"
+
+
+def test_return_advice_names_what_counts_as_a_flare() -> None:
+    # RECURRENCE's exercise-related sharp pain includes onset `after_exercise` (within hours).
+    start = day(-20)
+    on = start + timedelta(days=RETURN_STARTS + 5)
+    records = history(into_return(start, 10))
+    text = next(i.text for i in evaluate(records, on).advice if "stop and log it" in i.text)
+    assert "4 out of 10 or more" in text
+    assert "sharp or shooting pain during exercise or in the hours after it" in text
+    flared = history(records, entry(on + timedelta(days=1), 2, "sharp", "after_exercise"))
+    assert evaluate(flared, on + timedelta(days=1)).phase == "rest"
 
 
 def test_recurrence_repeat_sends_the_second_flare_to_review() -> None:
@@ -966,6 +982,12 @@ def test_weekly_load_cap_grows_10_percent_a_week_up_to_the_baseline(week, factor
     if plan.phase != "return":
         pytest.fail("the case should still be in return")
     assert plan.weekly_load_cap == pytest.approx(1000 * min(1.0, factor))
+    text = next(i.text for i in plan.advice if "training load under" in i.text)
+    if factor < 1:
+        assert "grows by 10% each week, up to 1000" in text
+    else:  # the baseline reached: it grows no further, and the advice must not promise more
+        assert "grows by" not in text
+        assert "full limit" in text
 
 
 def test_weekly_load_cap_baseline_is_the_mean_weekly_load_of_the_28_days_before() -> None:
@@ -1307,8 +1329,9 @@ def test_the_flare_warning_after_a_first_flare_says_the_next_goes_to_a_doctor() 
     assert (back.phase, back.episode.flare_count) == ("return", 1)
     warning = [t for t in advice_of(back, "REST_EXIT") if t.startswith("If your pain reaches")]
     assert warning == [
-        "If your pain reaches 4 out of 10 or more, or you feel sharp or shooting pain while "
-        "exercising, stop and log it: you will be asked to see a doctor before you go on."
+        "If your pain reaches 4 out of 10 or more, or you feel sharp or shooting pain during "
+        "exercise or in the hours after it, stop and log it: you will be asked to see a doctor "
+        "before you go on."
     ]
 
 

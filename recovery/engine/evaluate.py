@@ -439,8 +439,8 @@ def _phase_items(
         allowed = allowed_categories(st.phase, st.stage, barred)
         stage_day = day - st.stage_start + 1
         advice.append(Item(stage_rule, texts.stage_advice(st.stage, stage_day, allowed, barred, g)))
-        if cap is not None:
-            advice.append(Item(stage_rule, texts.load_cap(cap, g)))
+        if cap is not None and st.baseline is not None:
+            advice.append(Item(stage_rule, texts.load_cap(cap, st.baseline, g)))
         advice.append(Item(stage_rule, texts.flare_warning(g, flared_before=st.flares > 0)))
     elif st.phase == ACTIVE and rule == Rule.RETURN_COMPLETE:
         reasons.append(Item(rule, texts.return_complete(start)))

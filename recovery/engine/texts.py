@@ -193,11 +193,11 @@ def rest_allowed(g: Guideline) -> str:
     )
 
 
+# The signs of RED_FLAG_URGENT and RED_FLAG_EMERGENCY, with the same deadlines as the rules.
 WHEN_TO_SEE_A_DOCTOR = (
-    "See a doctor if the pain does not ease, if it spreads down your legs with numbness, "
-    "tingling or weakness, or if it wakes you at night. Get emergency care straight away if "
-    + EMERGENCY_SIGNS
-    + "."
+    "See a doctor if the pain does not ease. See one within 48 hours, and log it, if the pain "
+    "spreads down your legs with numbness, tingling or weakness, or if severe pain wakes you "
+    "at night. Get emergency care straight away if " + EMERGENCY_SIGNS + "."
 )
 COLD_FIRST_48H = (
     "For the first 48 hours use cold only: an ice pack wrapped in a cloth, 15–20 minutes every "
@@ -249,12 +249,17 @@ def stage_advice(
     return text + note(g, "stage_days")
 
 
-def load_cap(cap: float, g: Guideline) -> str:
-    return (
+def load_cap(cap: float, full: float, g: Guideline) -> str:
+    """`full`: the cap's ceiling (the baseline), which it reaches and then keeps."""
+    text = (
         f"Keep this week's training load under {cap:.0f} (effort 0–10 × minutes, added up over "
-        f"the week). The limit grows by {g.weekly_increase:.0%} each week."
-        f"{note(g, 'weekly_increase')}"
+        "the week)."
     )
+    if cap < full:
+        text += f" The limit grows by {g.weekly_increase:.0%} each week, up to {full:.0f}."
+    else:
+        text += " That is the full limit: it grows no further."
+    return text + note(g, "weekly_increase")
 
 
 def flare_warning(g: Guideline, *, flared_before: bool = False) -> str:
@@ -266,7 +271,8 @@ def flare_warning(g: Guideline, *, flared_before: bool = False) -> str:
     )
     return (
         f"If your pain reaches {g.flare_min} out of 10 or more, or you feel sharp or shooting "
-        f"pain while exercising, stop and log it: {then}.{note(g, 'flare_min')}"
+        f"pain during exercise or in the hours after it, stop and log it: {then}."
+        f"{note(g, 'flare_min')}"
     )
 
 
