@@ -22,7 +22,7 @@ from recovery.engine import (
     max_level,
 )
 from recovery.engine.inputs import RULE_IDS, Rule
-from recovery.engine.texts import ordinal
+from recovery.engine.texts import ordinal, when
 from tests.engine_factories import (
     RETURN_STARTS,
     D,
@@ -340,15 +340,75 @@ def test_rest_exit_after_a_flare_in_stage_1_stays_at_stage_1() -> None:
 # --- new sharp pain during rest (interpretation 11) -------------------------------------------
 
 
-def test_new_sharp_pain_during_rest_restarts_nothing() -> None:
-    # Onset on D; sharp pain 8 during exercise again on rest day 6; score 1 on every other day.
-    records = history(sharp(D), daily(day(1), [1] * 4), sharp(day(5), 8), daily(day(6), [1] * 4))
-    # REST_EXIT as written: the 8 is one of the two latest logs on rest day 7, not on day 8.
-    assert evaluate(records, day(6)).phase == "rest"
-    plan = evaluate(records, day(7))
+@pytest.mark.parametrize(
+    ("score", "character", "onset", "restarts"),
+    [
+        (8, "sharp", "during_exercise", True),
+        (2, "shooting", "after_exercise", True),  # sharp or shooting at any score
+        (7, "ache", "during_exercise", True),  # acute_min_score
+        (6, "ache", "during_exercise", False),
+        (8, "sharp", "unrelated", False),  # not exercise-related
+        (8, "sharp", "delayed", False),
+    ],
+)
+def test_a_new_injury_during_rest_restarts_the_rest_minimum(
+    score, character, onset, restarts
+) -> None:
+    # Onset on D; ACUTE_ONSET's kind of entry again on rest day 6; score 1 on every other day.
+    records = history(
+        sharp(D), daily(day(1), [1] * 4), entry(day(5), score, character, onset),
+        daily(day(6), [1] * 8),
+    )  # fmt: skip
+    # A restart counts 7 days from rest day 6: rest day 12. Otherwise REST_EXIT as written:
+    # the entry of rest day 6 is one of the two latest logs on rest day 7, not on day 8.
+    exit_day = day(11) if restarts else day(7)
+    assert evaluate(records, exit_day - timedelta(days=1)).phase == "rest"
+    plan = evaluate(records, exit_day)
     assert (plan.phase, plan.stage, plan.day_in_phase) == ("return", 1, 1)
-    assert rules_of(plan.escalations) == ["ACUTE_ONSET"]
+    assert rules_of(plan.escalations) == ["ACUTE_ONSET"]  # the episode's one: nothing new
     assert plan.episode.start == D
+
+
+def test_a_rest_minimum_restarted_says_why() -> None:
+    records = history(sharp(D), daily(day(1), [1] * 4), sharp(day(5), 8), daily(day(6), [1] * 3))
+    plan = evaluate(records, day(8))  # rest day 9
+    assert [i.text for i in plan.reasons if i.rule == "REST_MIN"] == [
+        f"Sharp or severe pain during or after exercise on {when(day(5).toordinal())} may be "
+        "a new injury, so your minimum rest of 7 days counts again from that day: you can "
+        "start returning to exercise on rest day 12 at the earliest (today is rest day 9)."
+    ]
+    assert (plan.phase, plan.day_in_phase) == ("rest", 9)
+
+
+def test_a_new_injury_on_the_rests_first_day_changes_nothing() -> None:
+    # A second entry on the onset's own day is the same injury.
+    records = history(sharp(D), sharp(D, 8), daily(day(1), [1] * 6))
+    plan = evaluate(records, day(6))
+    assert (plan.phase, plan.stage, plan.day_in_phase) == ("return", 1, 1)
+
+
+def test_a_new_injury_late_in_a_rest_does_not_put_off_rest_max() -> None:
+    # On rest day 10 the restarted minimum would end on rest day 16, past rest_max_days;
+    # without the restart, REST_EXIT would come on rest day 12.
+    records = history(sharp(D), daily(day(1), [5] * 8), sharp(day(9), 8), daily(day(10), [1] * 6))
+    assert evaluate(records, day(13)).phase == "rest"  # rest day 14
+    plan = evaluate(records, day(14))  # rest day 15
+    assert plan.phase == "medical_review"
+    assert rules_of(plan.reasons)[0] == "REST_MAX"
+
+
+def test_a_new_injury_in_a_flare_rest_needs_the_full_rest_minimum() -> None:
+    start = day(-40)
+    flare_day = start + timedelta(days=RETURN_STARTS + 5)  # return stage 1
+    records = history(
+        into_return(start, RETURN_STARTS + 4), entry(flare_day, 5),
+        entry(flare_day + timedelta(days=1), 1), sharp(flare_day + timedelta(days=2), 6),
+        daily(flare_day + timedelta(days=3), [1] * 10),
+    )  # fmt: skip
+    # Without it, the flare's rest would end on its day 5 (two logs of 1 after the 6).
+    assert evaluate(records, flare_day + timedelta(days=7)).phase == "rest"  # rest day 8
+    plan = evaluate(records, flare_day + timedelta(days=8))  # rest day 9: 7 days from day 3
+    assert (plan.phase, plan.stage, plan.day_in_phase) == ("return", 1, 1)
 
 
 # --- REST_MAX ----------------------------------------------------------------------------------

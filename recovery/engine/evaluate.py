@@ -454,7 +454,7 @@ def _rest_items(
     reasons.append(Item(rule, texts.rest_reason(rule, start, rest_day)))
     if rest_day < st.rest_min:
         after_flare = rule == Rule.RECURRENCE
-        text = texts.rest_min(rest_day, st.rest_min, after_flare, g)
+        text = texts.rest_min(rest_day, st.rest_min, after_flare, g, since=st.rest_min_since)
         reasons.append(Item(Rule.REST_MIN.value, text))
     advice.append(Item(rule, texts.RELATIVE_REST))
     advice.append(Item(rule, texts.rest_allowed(g)))

@@ -116,6 +116,23 @@ def acute_onset(st: State, entry: PainEntry, day: int) -> None:
         st.enter_rest(Rule.ACUTE_ONSET, day, after_flare=False)
 
 
+def acute_in_rest(st: State, entry: PainEntry, day: int) -> None:
+    """ACUTE_ONSET's injury on a later day of a rest: the rest minimum counts again from it.
+
+    GUIDELINES.md gives it no effect (ACUTE_ONSET acts outside an episode, RECURRENCE in a
+    return); the safer reading keeps the patient resting for a full minimum after the new
+    injury. REST_MAX still counts from the rest's first day, so the review is never later.
+    """
+    if st.phase != REST or st.phase_start is None or day <= st.phase_start:
+        return
+    if not is_acute(entry, st.g):
+        return
+    needed = day - st.phase_start + st.g.rest_min_days  # a rest day count, day 1 the first
+    if needed > st.rest_min:
+        st.rest_min = needed
+        st.rest_min_since = day
+
+
 def doms(st: State, entry: PainEntry, day: int) -> None:
     """Advice only, in any phase: remembered for the day's plan."""
     g = st.g
@@ -146,6 +163,7 @@ ENTRY_RULES: tuple[Callable[[State, PainEntry, int], None], ...] = (
     red_flag_emergency,
     red_flag_urgent,
     acute_onset,
+    acute_in_rest,
     doms,
     recurrence,
     recurrence_repeat,

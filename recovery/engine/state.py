@@ -227,6 +227,7 @@ class State:
         "baseline",
         "flares",
         "rest_min",
+        "rest_min_since",
         "flare_stage",
         "review_start",
         "raised",
@@ -263,6 +264,7 @@ class State:
         self.baseline: float | None = None  # the weekly load cap's baseline, fixed at day 1
         self.flares = 0
         self.rest_min = g.rest_min_days
+        self.rest_min_since: int | None = None  # a new injury in the rest that lengthened it
         self.flare_stage = 1
         self.review_start: int | None = None
         self.raised: dict[tuple[str, str], Raised] = {}
@@ -374,6 +376,7 @@ class State:
         self.flare_stage = self.stage or 1
         self._begin(REST, rule, day)
         self.rest_min = self.g.rest_after_flare_days if after_flare else self.g.rest_min_days
+        self.rest_min_since = None
 
     def enter_review(self, rule: str, day: int) -> None:
         self._begin(REVIEW, rule, day)

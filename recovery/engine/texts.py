@@ -157,12 +157,22 @@ def rest_reason(rule: str, day: int, rest_day: int) -> str:
     )
 
 
-def rest_min(rest_day: int, minimum: int, after_flare: bool, g: Guideline) -> str:
-    name = "rest_after_flare_days" if after_flare else "rest_min_days"
-    return (
-        f"Keep resting: you can start returning to exercise on rest day {minimum} at the "
-        f"earliest (today is rest day {rest_day}).{note(g, name)}"
+def rest_min(
+    rest_day: int, minimum: int, after_flare: bool, g: Guideline, *, since: int | None = None
+) -> str:
+    """`since`: the day of a new injury during the rest, from which the minimum counts."""
+    earliest = (
+        f"you can start returning to exercise on rest day {minimum} at the earliest (today is "
+        f"rest day {rest_day})."
     )
+    if since is not None:
+        return (
+            f"Sharp or severe pain during or after exercise on {when(since)} may be a new "
+            f"injury, so your minimum rest of {g.rest_min_days} days counts again from that "
+            f"day: {earliest}{note(g, 'rest_min_days')}"
+        )
+    name = "rest_after_flare_days" if after_flare else "rest_min_days"
+    return f"Keep resting: {earliest}{note(g, name)}"
 
 
 def rest_exit_condition(g: Guideline) -> str:
