@@ -474,8 +474,7 @@ def overrides_set(
         try:
             guideline_with_overrides(merged)
         except GuidelineError as exc:
-            errors = {name: [message] for name, message in exc.errors.items()}
-            raise ValidationError(errors) from None
+            raise ValidationError(_override_errors(exc.errors, sent=values)) from None
         for name, value in values.items():
             if value is None:
                 GuidelineOverride.objects.filter(patient=patient, name=name).delete()
@@ -486,6 +485,20 @@ def overrides_set(
                     defaults={"value": value, "set_by": set_by, "set_at": now},
                 )
     return list(selectors.overrides_of(patient=patient))
+
+
+# rest_max_days ≥ rest_min_days: the one check of two values, either of them stored.
+_PAIRED = {"rest_min_days": "rest_max_days", "rest_max_days": "rest_min_days"}
+
+
+def _override_errors(errors: Mapping[str, str], *, sent: Mapping[str, object]) -> dict:
+    """The errors by the names the request sent. A stored value is within its bounds, so an
+    error on a name not sent is the pair failing against the stored partner of one sent."""
+    named: dict[str, list[str]] = {}
+    for name, message in errors.items():
+        key = name if name in sent else _PAIRED.get(name, name)
+        named.setdefault(key, []).append(message)
+    return named
 
 
 # --- Escalations --------------------------------------------------------------------------

@@ -578,6 +578,22 @@ def test_override_below_a_stored_minimum_is_refused(patient, therapist_client):
     assert stored_rows() == before
 
 
+def test_override_above_a_stored_maximum_is_refused_naming_the_value_sent(
+    patient, therapist_client
+):
+    url = f"{API}/patients/{patient.id}/overrides/"
+    assert therapist_client.patch(url, {"rest_max_days": 7}, format="json").status_code == 200
+    before = stored_rows()
+
+    response = therapist_client.patch(url, {"rest_min_days": 8}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "rest_min_days": ["rest_max_days (7) must be at least rest_min_days (8)"]
+    }
+    assert stored_rows() == before
+
+
 @pytest.mark.parametrize("raw", ["{}", "[]", '[{"stage_days": 10}]', "null", '"stage_days"'])
 def test_override_body_must_be_a_non_empty_object(patient, therapist_client, raw):
     response = therapist_client.patch(
