@@ -299,6 +299,13 @@ def _record_delete(record: _Record) -> None:
         record.delete()
 
 
+def _check_date_sent(record: _Record, fields: Mapping[str, object]) -> None:
+    """Check the date only when the change sets it: a note added to an entry now more than
+    365 days old, or dated the patient's "tomorrow" since they moved west, is still fine."""
+    if "date" in fields:
+        check_record_date(record.date, patient=record.patient)
+
+
 def _as_stored(record: _Record) -> _Record:
     """`record` as stored now; call it under the patient's lock. The caller loaded it before
     the lock, and a request holding the lock meanwhile may have moved or removed it."""
@@ -336,7 +343,7 @@ def _apply_pain_fields(entry: PainEntry, fields: Mapping[str, object]) -> None:
                 setattr(entry, flag, flag in chosen)
         else:
             setattr(entry, name, value)
-    check_record_date(entry.date, patient=entry.patient)
+    _check_date_sent(entry, fields)
 
 
 def pain_entry_create(
@@ -387,7 +394,7 @@ def _apply_workout_fields(workout: Workout, fields: Mapping[str, object]) -> Non
         raise ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
     for name, value in fields.items():
         setattr(workout, name, value)
-    check_record_date(workout.date, patient=workout.patient)
+    _check_date_sent(workout, fields)
 
 
 def workout_create(

@@ -355,6 +355,22 @@ def test_patch_cannot_move_a_record_outside_the_date_window(
     assert stored_rows() == before
 
 
+@pytest.mark.parametrize("days_ago", [-1, 366])  # dated so before a move west; or long ago
+@pytest.mark.parametrize("kind", ["pain", "workout"])
+def test_patch_that_leaves_the_date_alone_does_not_check_it(
+    patient_client, pain, session, today, days_ago, kind
+):
+    record = pain if kind == "pain" else session
+    type(record).objects.filter(pk=record.pk).update(date=today - dt.timedelta(days=days_ago))
+    url = f"{API}/{'pain-logs' if kind == 'pain' else 'workouts'}/{record.pk}/"
+
+    response = patient_client.patch(url, {"notes": "still sore"}, format="json")
+
+    assert response.status_code == 200, response.content
+    record.refresh_from_db()
+    assert (record.notes, record.date) == ("still sore", today - dt.timedelta(days=days_ago))
+
+
 @pytest.mark.parametrize(("tz", "day", "accepted"), [
     # Kiritimati is a day ahead of UTC: its today is fine, its tomorrow is not.
     ("Pacific/Kiritimati", KIRITIMATI_TODAY, True),
