@@ -448,6 +448,8 @@ LISTS = [
     ("therapist", "/patients/{patient}/pain-logs/"),
     ("therapist", "/patients/{patient}/workouts/"),
     ("therapist", "/patients/{patient}/clearances/"),
+    ("patient", "/escalations/"),
+    ("therapist", "/escalations/"),
 ]
 
 
@@ -483,6 +485,25 @@ def test_date_range_includes_both_ends(patient, patient_client, today):
     assert response.status_code == 200
     dates = [row["date"] for row in response.json()["results"]]
     assert dates == [(today - dt.timedelta(days=i)).isoformat() for i in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("who", ["patient", "therapist"])
+def test_escalations_filter_by_the_day_raised_including_both_ends(request, patient, today, who):
+    long_ago = today - dt.timedelta(days=10)
+    Escalation.objects.bulk_create(
+        Escalation(patient=patient, rule="PERSIST_3D", level="attention", anchor=f"date:{i}",
+                   anchor_date=long_ago, raised_on=today - dt.timedelta(days=i))
+        for i in range(5)
+    )  # fmt: skip
+    start, end = today - dt.timedelta(days=3), today - dt.timedelta(days=1)
+
+    response = client_for(request.getfixturevalue(who)).get(
+        f"{API}/escalations/", {"from": start.isoformat(), "to": end.isoformat()}
+    )
+
+    assert response.status_code == 200
+    raised = sorted(row["raised_on"] for row in response.json()["results"])
+    assert raised == [(today - dt.timedelta(days=i)).isoformat() for i in (3, 2, 1)]
 
 
 # --- Clearances ----------------------------------------------------------------------------

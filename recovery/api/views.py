@@ -192,15 +192,19 @@ class PlanView(APIView):
 # --- Escalations ---------------------------------------------------------------------
 
 
+@extend_schema_view(get=extend_schema(parameters=DATE_RANGE_PARAMETERS))
 class EscalationListView(generics.ListAPIView):
-    """Newest first. `acknowledged_at`: for a therapist, when they saw it; for a patient,
-    when a therapist first did."""
+    """Newest first; `?from=&to=` by `raised_on`, the patient's day the history raised it.
+    `acknowledged_at`: for a therapist, when they saw it; for a patient, when a therapist
+    first did."""
 
     serializer_class = EscalationSerializer
 
     def get_queryset(self) -> QuerySet:
         user = self.request.user
-        queryset = selectors.escalations_visible_to(user=user).order_by("-raised_at", "-id")
+        visible = selectors.escalations_visible_to(user=user)
+        queryset = filter_date_range(visible, self.request, field="raised_on")
+        queryset = queryset.order_by("-raised_at", "-id")
         if user.is_therapist:
             own = EscalationAcknowledgement.objects.filter(
                 escalation=OuterRef("pk"), therapist=user
