@@ -27,3 +27,38 @@ class StrictDateField(serializers.DateField):
         if isinstance(value, str) and not self.PATTERN.fullmatch(value):
             self.fail("invalid", format="YYYY-MM-DD")
         return super().to_internal_value(value)
+
+
+class StringOnlyMixin:
+    """A JSON string only: DRF's character fields would otherwise store 5 as "5"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictCharField(StringOnlyMixin, serializers.CharField):
+    pass
+
+
+class StrictEmailField(StringOnlyMixin, serializers.EmailField):
+    pass
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false only: DRF would otherwise take "yes", "on", 1 and "0"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictDecimalField(serializers.DecimalField):
+    """A JSON number only: DRF would otherwise take "10.5" and true as numbers."""
+
+    def to_internal_value(self, data: Any):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -7,7 +7,13 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
-from backend.fields import StrictDateField
+from backend.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictDateField,
+    StrictDecimalField,
+    StrictEmailField,
+)
 
 
 class StrictFieldsMixin:
@@ -39,4 +45,9 @@ class StrictModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateField: StrictDateField,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.EmailField: StrictEmailField,
+        models.BooleanField: StrictBooleanField,
+        models.DecimalField: StrictDecimalField,
     }

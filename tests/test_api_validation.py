@@ -158,6 +158,8 @@ BAD_PAIN_FIELDS = [
     ("notes", "x" * 2001),
     ("notes", None),
     ("notes", ["a list"]),
+    ("notes", 5),  # a string only: DRF would store "5"
+    ("notes", True),
     ("notes", "nul \x00 byte"),
     ("scroe", 5),
     ("id", 123),
@@ -229,6 +231,8 @@ BAD_WORKOUT_FIELDS = [
     ("load_kg", 1000.01),
     ("load_kg", 10**30),
     ("load_kg", "heavy"),
+    ("load_kg", "10"),  # a number only, as score and rpe
+    ("load_kg", True),
     ("load_kg", 1.005),
     ("activity", "moonwalking"),
     ("activity", "WALKING"),
@@ -515,6 +519,7 @@ def test_escalations_filter_by_the_day_raised_including_both_ends(request, patie
     ("clinician_name", "   "),
     ("clinician_name", None),
     ("clinician_name", "x" * 151),
+    ("clinician_name", 5),
     ("cleared_on", "tomorrow"),
     ("cleared_on", "2026-02-30"),
     ("cleared_on", MISSING),
@@ -684,6 +689,9 @@ def register_body(**fields) -> dict[str, Any]:
     ("name", MISSING),
     ("name", ""),
     ("name", "x" * 151),
+    ("name", 5),
+    ("email", 5),
+    ("password", 48213975603184),
     ("role", "therapist"),
     ("is_staff", True),
 ])  # fmt: skip
@@ -708,7 +716,10 @@ def test_bad_registration_is_refused_naming_the_field(anon_client, patient, fiel
     ("timezone", "Nowhere/Town"),
     ("timezone", None),
     ("reminders_enabled", "maybe"),
+    ("reminders_enabled", "yes"),  # JSON true or false only
+    ("reminders_enabled", 1),
     ("reminders_enabled", None),
+    ("name", 5),
     ("name", ""),
     ("email", "new@example.test"),
     ("role", "therapist"),

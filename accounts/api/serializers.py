@@ -3,12 +3,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import CareLink, Invitation, User, validate_timezone
+from backend.fields import StrictCharField, StrictEmailField
 from backend.serializers import StrictModelSerializer, StrictSerializer
 
 
 class MeSerializer(StrictModelSerializer):
     reminder_time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"])
-    timezone = serializers.CharField(max_length=64, validators=[validate_timezone])
+    timezone = StrictCharField(max_length=64, validators=[validate_timezone])
 
     class Meta:
         model = User
@@ -17,15 +18,15 @@ class MeSerializer(StrictModelSerializer):
 
 
 class RegisterSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, max_length=256, trim_whitespace=False)
-    name = serializers.CharField(max_length=150)
-    timezone = serializers.CharField(max_length=64, validators=[validate_timezone])
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(write_only=True, max_length=256, trim_whitespace=False)
+    name = StrictCharField(max_length=150)
+    timezone = StrictCharField(max_length=64, validators=[validate_timezone])
 
 
 class TokenRequestSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(write_only=True, max_length=256, trim_whitespace=False)
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(write_only=True, max_length=256, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):
@@ -40,7 +41,7 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 
 class InvitationAcceptSerializer(StrictSerializer):
-    code = serializers.CharField(max_length=32)
+    code = StrictCharField(max_length=32)
 
 
 class UserSummarySerializer(serializers.ModelSerializer):

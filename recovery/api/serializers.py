@@ -6,7 +6,12 @@ import re
 from rest_framework import serializers
 
 from accounts.models import User
-from backend.fields import StrictDateField, StrictIntegerField
+from backend.fields import (
+    StrictCharField,
+    StrictDateField,
+    StrictDecimalField,
+    StrictIntegerField,
+)
 from backend.serializers import StrictModelSerializer, StrictSerializer
 from recovery.models import (
     NOTES_MAX_LENGTH,
@@ -59,7 +64,7 @@ class PainEntrySerializer(StrictModelSerializer):
     red_flags = serializers.ListField(
         child=serializers.ChoiceField(choices=RedFlag.choices), required=False, max_length=20
     )
-    notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
+    notes = StrictCharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
 
     class Meta:
         model = PainEntry
@@ -90,7 +95,7 @@ class WorkoutSerializer(StrictModelSerializer):
     activity = ActivitySlugField()
     duration_min = StrictIntegerField(min_value=1, max_value=600)
     rpe = StrictIntegerField(min_value=0, max_value=10)
-    load_kg = serializers.DecimalField(
+    load_kg = StrictDecimalField(
         max_digits=6,
         decimal_places=2,
         min_value=0,
@@ -99,7 +104,7 @@ class WorkoutSerializer(StrictModelSerializer):
         allow_null=True,
         coerce_to_string=False,
     )
-    notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
+    notes = StrictCharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
 
     class Meta:
         model = Workout
@@ -119,7 +124,7 @@ class WorkoutSerializer(StrictModelSerializer):
 
 
 class ClearanceSerializer(StrictModelSerializer):
-    notes = serializers.CharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
+    notes = StrictCharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
 
     class Meta:
         model = Clearance
@@ -136,7 +141,7 @@ class ClearanceSerializer(StrictModelSerializer):
 
 
 class SelfReportedClearanceSerializer(ClearanceSerializer):
-    clinician_name = serializers.CharField(max_length=150)
+    clinician_name = StrictCharField(max_length=150)
 
 
 class TherapistClearanceSerializer(ClearanceSerializer):
