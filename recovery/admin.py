@@ -177,8 +177,14 @@ class ClearanceAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+def _sets_overrides_for(user: User, patient_id: int) -> bool:
+    """GUIDELINES.md: a linked therapist may override the numbers, in the admin as in the API."""
+    return linked_patients(therapist=user).filter(pk=patient_id).exists()
+
+
 class GuidelineOverrideForm(forms.ModelForm):
     name = forms.ChoiceField(choices=[(name, name) for name in OVERRIDE_BOUNDS])
+    set_by: User  # the signed-in user, given by GuidelineOverrideAdmin.get_form
 
     class Meta:
         model = GuidelineOverride
@@ -187,6 +193,9 @@ class GuidelineOverrideForm(forms.ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         patient, name, value = cleaned.get("patient"), cleaned.get("name"), cleaned.get("value")
+        if patient is not None and not _sets_overrides_for(self.set_by, patient.pk):
+            self.add_error("patient", "Only a therapist linked to this patient can set this.")
+            return cleaned
         if patient is None or name is None or value is None:
             return cleaned
         others = GuidelineOverride.objects.filter(patient=patient).exclude(pk=self.instance.pk)
@@ -210,6 +219,20 @@ class GuidelineOverrideAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
     search_fields = ["patient__email", "patient__name"]
     raw_id_fields = ["patient"]
     list_select_related = ["patient", "set_by"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"set_by": request.user})
+
+    # Staff not linked to the patient may see the override, not change or remove it; moving
+    # one to another patient needs both links (this one, and the form's check of the new).
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or _sets_overrides_for(request.user, obj.patient_id))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or _sets_overrides_for(request.user, obj.patient_id))
 
     def save_model(self, request, obj, form, change) -> None:
         obj.set_by, obj.set_at = request.user, timezone.now()

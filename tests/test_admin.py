@@ -39,12 +39,24 @@ MODELS = [
 
 
 @pytest.fixture
-def staff_client(client, db):
+def staff(db):
     staff = make_user("staff@clinic.test", role=Role.THERAPIST)
     staff.is_staff = staff.is_superuser = True
     staff.save()
+    return staff
+
+
+@pytest.fixture
+def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+@pytest.fixture
+def linked_staff_client(staff_client, staff, patient):
+    """Signed in as a therapist linked to `patient`: who may set their guideline values."""
+    CareLink.objects.create(therapist=staff, patient=patient)
+    return staff_client
 
 
 @pytest.fixture
@@ -92,17 +104,21 @@ def test_editing_a_pain_entry_in_the_admin_re_evaluates_the_plan(
     assert PlanSnapshot.objects.get(patient=patient).phase == "active"
 
 
-def test_admin_override_out_of_bounds_is_refused(staff_client, patient):
+def test_admin_override_out_of_bounds_is_refused(linked_staff_client, patient):
     url = reverse("admin:recovery_guidelineoverride_add")
-    response = staff_client.post(url, {"patient": patient.pk, "name": "stage_days", "value": 40})
+    response = linked_staff_client.post(
+        url, {"patient": patient.pk, "name": "stage_days", "value": 40}
+    )
     assert response.status_code == 200  # the form again, with the error
     assert "between 7 and 28" in response.content.decode()
     assert not GuidelineOverride.objects.exists()
 
 
-def test_admin_override_records_who_set_it(staff_client, patient):
+def test_admin_override_records_who_set_it(linked_staff_client, patient):
     url = reverse("admin:recovery_guidelineoverride_add")
-    response = staff_client.post(url, {"patient": patient.pk, "name": "stage_days", "value": 10})
+    response = linked_staff_client.post(
+        url, {"patient": patient.pk, "name": "stage_days", "value": 10}
+    )
     assert response.status_code == 302
     override = GuidelineOverride.objects.get(patient=patient)
     assert (override.value, override.set_by.email) == (10, "staff@clinic.test")
@@ -145,24 +161,74 @@ def test_moving_an_activity_to_another_category_drops_every_checkpoint(
     assert (snapshot.checkpoint, snapshot.sweep_pending) == (None, True)
 
 
-def test_admin_override_edit_records_who_set_it_and_when(staff_client, patient):
+def test_admin_override_edit_records_who_set_it_and_when(linked_staff_client, patient):
     override = GuidelineOverride.objects.create(
         patient=patient, name="stage_days", value=10, set_at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
     )
     url = reverse("admin:recovery_guidelineoverride_change", args=[override.pk])
     before = timezone.now()
-    response = staff_client.post(url, {"patient": patient.pk, "name": "stage_days", "value": 12})
+    response = linked_staff_client.post(
+        url, {"patient": patient.pk, "name": "stage_days", "value": 12}
+    )
     assert response.status_code == 302
     override.refresh_from_db()
     assert (override.value, override.set_by.email) == (12, "staff@clinic.test")
     assert override.set_at >= before
 
 
-def test_admin_override_error_is_on_the_value_and_said_once(staff_client, patient):
+def test_admin_override_error_is_on_the_value_and_said_once(linked_staff_client, patient):
     url = reverse("admin:recovery_guidelineoverride_add")
-    response = staff_client.post(url, {"patient": patient.pk, "name": "stage_days", "value": 40})
+    response = linked_staff_client.post(
+        url, {"patient": patient.pk, "name": "stage_days", "value": 40}
+    )
     form = response.context["adminform"].form
     assert form.errors == {"value": ["must be between 7 and 28"]}
+
+
+def test_admin_override_needs_a_therapist_linked_to_the_patient(staff, staff_client, patient):
+    CareLink.objects.create(therapist=staff, patient=patient, ended_at=timezone.now())
+    url = reverse("admin:recovery_guidelineoverride_add")
+    response = staff_client.post(url, {"patient": patient.pk, "name": "stage_days", "value": 10})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "patient": ["Only a therapist linked to this patient can set this."]
+    }
+    assert not GuidelineOverride.objects.exists()
+
+
+def test_admin_override_of_an_unlinked_patient_is_shown_but_not_changed(
+    staff_client, patient, therapist
+):
+    services.overrides_set(patient=patient, values={"stage_days": 10}, set_by=therapist)
+    override = GuidelineOverride.objects.get(patient=patient)
+    change = reverse("admin:recovery_guidelineoverride_change", args=[override.pk])
+    delete = reverse("admin:recovery_guidelineoverride_delete", args=[override.pk])
+
+    assert staff_client.get(change).status_code == 200  # to view
+    form = {"patient": patient.pk, "name": "stage_days", "value": 12}
+    assert staff_client.post(change, form).status_code == 403
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 403
+    in_bulk = {"action": "delete_selected", "_selected_action": [override.pk], "post": "yes"}
+    changelist = reverse("admin:recovery_guidelineoverride_changelist")
+    assert staff_client.post(changelist, in_bulk).status_code == 403
+    override.refresh_from_db()
+    assert (override.value, override.set_by) == (10, therapist)
+
+
+def test_admin_override_cannot_move_to_a_patient_not_linked(
+    linked_staff_client, patient, other_patient
+):
+    url = reverse("admin:recovery_guidelineoverride_add")
+    form = {"patient": patient.pk, "name": "stage_days", "value": 10}
+    assert linked_staff_client.post(url, form).status_code == 302
+    override = GuidelineOverride.objects.get()
+
+    change = reverse("admin:recovery_guidelineoverride_change", args=[override.pk])
+    response = linked_staff_client.post(change, {**form, "patient": other_patient.pk})
+
+    assert response.status_code == 200
+    assert "patient" in response.context["adminform"].form.errors
+    assert GuidelineOverride.objects.get().patient == patient
 
 
 def test_admin_refuses_a_record_for_someone_who_is_not_a_patient(staff_client, therapist, today):
@@ -256,8 +322,10 @@ def test_moving_a_pain_entry_to_another_patient_re_evaluates_both(
 
 
 def test_moving_an_override_to_another_patient_re_evaluates_both(
-    staff_client, patient, other_patient, therapist, today
+    staff_client, staff, patient, other_patient, therapist, today
 ):
+    for someone in (patient, other_patient):
+        CareLink.objects.create(therapist=staff, patient=someone)
     for someone in (patient, other_patient):
         _log_ache(someone, today - dt.timedelta(days=1))
     services.overrides_set(patient=patient, values={"rest_min_days": 3}, set_by=therapist)
