@@ -16,6 +16,10 @@ def linked_patients(*, therapist: User) -> QuerySet[User]:
     )
 
 
+def is_linked(*, therapist: User, patient_id: int) -> bool:
+    return linked_patients(therapist=therapist).filter(pk=patient_id).exists()
+
+
 def care_links_of(*, user: User) -> QuerySet[CareLink]:
     """Active links the user is on either side of."""
     side = "therapist" if user.is_therapist else "patient"

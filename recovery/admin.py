@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.selectors import linked_patients
+from accounts.selectors import is_linked
 from recovery import services
 from recovery.engine import OVERRIDE_BOUNDS, GuidelineError, guideline_with_overrides
 from recovery.models import (
@@ -141,7 +141,7 @@ class ClearanceForm(PatientRecordForm):
             if (
                 chosen
                 and patient is not None
-                and not linked_patients(therapist=therapist).filter(pk=patient.pk)
+                and not is_linked(therapist=therapist, patient_id=patient.pk)
             ):
                 self.add_error("therapist", "This therapist is not linked to the patient.")
         elif not cleaned.get("clinician_name", "").strip():
@@ -177,11 +177,6 @@ class ClearanceAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-def _sets_overrides_for(user: User, patient_id: int) -> bool:
-    """GUIDELINES.md: a linked therapist may override the numbers, in the admin as in the API."""
-    return linked_patients(therapist=user).filter(pk=patient_id).exists()
-
-
 class GuidelineOverrideForm(forms.ModelForm):
     name = forms.ChoiceField(choices=[(name, name) for name in OVERRIDE_BOUNDS])
     set_by: User  # the signed-in user, given by GuidelineOverrideAdmin.get_form
@@ -193,7 +188,8 @@ class GuidelineOverrideForm(forms.ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         patient, name, value = cleaned.get("patient"), cleaned.get("name"), cleaned.get("value")
-        if patient is not None and not _sets_overrides_for(self.set_by, patient.pk):
+        # GUIDELINES.md: a linked therapist may override the numbers, here as in the API.
+        if patient is not None and not is_linked(therapist=self.set_by, patient_id=patient.pk):
             self.add_error("patient", "Only a therapist linked to this patient can set this.")
             return cleaned
         if patient is None or name is None or value is None:
@@ -227,12 +223,14 @@ class GuidelineOverrideAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
     # Staff not linked to the patient may see the override, not change or remove it; moving
     # one to another patient needs both links (this one, and the form's check of the new).
     def has_change_permission(self, request, obj=None) -> bool:
-        allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or _sets_overrides_for(request.user, obj.patient_id))
+        return super().has_change_permission(request, obj) and self._sets_for(request, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or _sets_overrides_for(request.user, obj.patient_id))
+        return super().has_delete_permission(request, obj) and self._sets_for(request, obj)
+
+    @staticmethod
+    def _sets_for(request, obj: GuidelineOverride | None) -> bool:
+        return obj is None or is_linked(therapist=request.user, patient_id=obj.patient_id)
 
     def save_model(self, request, obj, form, change) -> None:
         obj.set_by, obj.set_at = request.user, timezone.now()
