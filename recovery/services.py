@@ -475,13 +475,15 @@ def overrides_set(
     # Checked under the patient's lock, against what is stored then: two edits at once
     # (rest_min_days up, rest_max_days down) cannot together store a pair neither allows.
     with history_change(patient):
-        current = {o.name: o.value for o in GuidelineOverride.objects.filter(patient=patient)}
-        merged = {**current, **values}
-        merged = {name: value for name, value in merged.items() if value is not None}
+        stored = GuidelineOverride.objects.filter(patient=patient).exclude(name__in=list(values))
+        kept = dict(stored.values_list("name", "value"))
+        sent = {name: value for name, value in values.items() if value is not None}
         try:
-            guideline_with_overrides(merged)
+            # The values sent over those that stay, so that an error names a value sent.
+            guideline_with_overrides(sent, base=guideline_with_overrides(kept))
         except GuidelineError as exc:
-            raise ValidationError(_override_errors(exc.errors, sent=values)) from None
+            errors = {name: [message] for name, message in exc.errors.items()}
+            raise ValidationError(errors) from None
         for name, value in values.items():
             if value is None:
                 GuidelineOverride.objects.filter(patient=patient, name=name).delete()
@@ -492,20 +494,6 @@ def overrides_set(
                     defaults={"value": value, "set_by": set_by, "set_at": now},
                 )
     return list(selectors.overrides_of(patient=patient))
-
-
-# rest_max_days ≥ rest_min_days: the one check of two values, either of them stored.
-_PAIRED = {"rest_min_days": "rest_max_days", "rest_max_days": "rest_min_days"}
-
-
-def _override_errors(errors: Mapping[str, str], *, sent: Mapping[str, object]) -> dict:
-    """The errors by the names the request sent. A stored value is within its bounds, so an
-    error on a name not sent is the pair failing against the stored partner of one sent."""
-    named: dict[str, list[str]] = {}
-    for name, message in errors.items():
-        key = name if name in sent else _PAIRED.get(name, name)
-        named.setdefault(key, []).append(message)
-    return named
 
 
 # --- Escalations --------------------------------------------------------------------------
