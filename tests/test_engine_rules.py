@@ -107,6 +107,39 @@ def test_emergency_advice_says_seek_emergency_care_now() -> None:
     assert any("emergency services" in text for text in emergency)
 
 
+def test_an_open_emergency_leaves_out_the_48_hour_advice() -> None:
+    plan = evaluate(history(entry(D, 5, flags=("saddle_numbness", "leg_weakness"))), D)
+    assert advice_of(plan, "RED_FLAG_EMERGENCY")[0].startswith("Seek emergency care now:")
+    assert not advice_of(plan, "RED_FLAG_URGENT")
+    assert not [i.text for i in plan.advice if "48 hours" in i.text]
+    # Both escalations are still open, and both are reasons.
+    assert {i.rule for i in plan.reasons} >= {"RED_FLAG_EMERGENCY", "RED_FLAG_URGENT"}
+
+
+def test_emergency_advice_on_a_later_day_names_the_day_reported() -> None:
+    records = history(entry(day(-30), 2, flags=("leg_paralysis",)))
+    later = evaluate(records, D)
+    assert later.phase == "medical_review"
+    assert advice_of(later, "RED_FLAG_EMERGENCY")[0] == (
+        "On 18 February 2025 you reported a symptom that needs emergency care. If you have not "
+        "been seen yet, seek emergency care now: call emergency services (911, 112 or 999) or "
+        "have someone take you to the nearest emergency department. Do not drive yourself, and "
+        "do not exercise."
+    )
+    # A second report today brings back the plain call to act.
+    again = evaluate(history(records, entry(D, 2, flags=("bowel_bladder",))), D)
+    assert advice_of(again, "RED_FLAG_EMERGENCY")[0].startswith("Seek emergency care now:")
+
+
+def test_urgent_advice_names_the_report_whose_48_hours_run_out_first() -> None:
+    records = history(
+        entry(day(-2), 2, flags=("leg_numbness",)), entry(D, 2, flags=("night_pain",))
+    )
+    (urgent,) = [t for t in advice_of(evaluate(records, D), "RED_FLAG_URGENT") if "48" in t]
+    assert urgent.startswith("On 18 March 2025 you reported a symptom that needed a doctor")
+    assert "see one today" in urgent
+
+
 def test_urgent_advice_says_within_48_hours_and_is_not_an_emergency() -> None:
     plan = evaluate(history(entry(D, 2, flags=("night_pain",))), D)
     urgent = [i.text for i in plan.advice if i.rule == "RED_FLAG_URGENT"]
@@ -1050,6 +1083,20 @@ def test_weekly_load_cap_grows_10_percent_a_week_up_to_the_baseline(week, factor
         assert "full limit" in text
 
 
+def test_load_cap_advice_shows_the_increase_as_set_and_never_a_number_above_the_cap() -> None:
+    g = guideline_with_overrides({"weekly_increase": 0.125})
+    start = day(-100)
+    on = start + timedelta(days=RETURN_STARTS + 7 + 3)  # week 2 of the return
+    plan = evaluate(history(into_return(start, 99)), on, g)
+    assert plan.weekly_load_cap == pytest.approx(562.5)
+    (text,) = [i.text for i in plan.advice if "training load under" in i.text]
+    assert text == (
+        "Keep this week's training load under 562 (effort 0–10 × minutes, added up over the "
+        "week). The limit grows by 12.5% each week, up to 1000. Your therapist set your weekly "
+        "load increase to 12.5% (usually 10%)."
+    )
+
+
 def test_weekly_load_cap_baseline_is_the_mean_weekly_load_of_the_28_days_before() -> None:
     start = day(-40)
     baseline = [
@@ -1452,11 +1499,37 @@ def test_non_adherence_by_effort_says_the_effort() -> None:
     plan = evaluate(history(sharp(day(-2)), workout(D, "walking", 20, 6)), D)
     (reason,) = reason_of(plan, "NON_ADHERENCE")
     assert reason == (
-        "Your walking at an effort of 6 out of 10 on 20 March 2025 was more than your plan allowed."
+        "Your walking at an effort of 6 out of 10 on 20 March 2025 was more than your plan "
+        "allowed when the day began."
     )
     outside = evaluate(history(sharp(day(-2)), workout(D, "running", 20, 2)), D)
     assert reason_of(outside, "NON_ADHERENCE") == [
-        "Your running on 20 March 2025 was more than your plan allowed."
+        "Your running on 20 March 2025 was more than your plan allowed when the day began."
+    ]
+
+
+def test_every_open_non_adherence_is_a_reason_of_its_own() -> None:
+    records = history(
+        sharp(day(-3)), workout(day(-2), "running", 30, 6), workout(day(-1), "walking", 30, 6),
+        workout(day(-1), "hiit", 20, 5), entry(D, 3),
+    )  # fmt: skip
+    plan = evaluate(records, D)
+    assert len([e for e in raised(plan, "NON_ADHERENCE") if e.is_open]) == 3
+    assert sorted(reason_of(plan, "NON_ADHERENCE")) == [
+        "Your HIIT on 19 March 2025 was more than your plan allowed when the day began.",
+        "Your running on 18 March 2025 was more than your plan allowed when the day began.",
+        "Your walking at an effort of 6 out of 10 on 19 March 2025 was more than your plan "
+        "allowed when the day began.",
+    ]
+
+
+def test_non_adherence_on_the_day_a_stage_begins_is_judged_by_the_plan_the_day_began_with() -> None:
+    start = day(-20)  # stage 2 begins on start + 20 = D
+    plan = evaluate(history(into_return(start, 21), workout(D, "rear_delt_row", 20, 4)), D)
+    assert (plan.stage, plan.day_in_stage) == (2, 1)
+    assert "strength_light" in plan.allowed_categories
+    assert reason_of(plan, "NON_ADHERENCE") == [
+        "Your rear delt row on 20 March 2025 was more than your plan allowed when the day began."
     ]
 
 

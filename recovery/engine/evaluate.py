@@ -372,13 +372,7 @@ def _items(
     advice: list[Item] = []
     reasons: list[Item] = []
     open_rules = {raised.rule for raised in open_now}
-    # Emergencies first: nothing else matters until they are seen to.
-    if Rule.RED_FLAG_EMERGENCY in open_rules:
-        advice.append(Item(Rule.RED_FLAG_EMERGENCY.value, texts.EMERGENCY_ADVICE))
-    urgent = [raised for raised in open_now if raised.rule == Rule.RED_FLAG_URGENT]
-    if urgent:
-        text = texts.urgent_advice(urgent[-1].anchor_day, day)
-        advice.append(Item(Rule.RED_FLAG_URGENT.value, text))
+    _red_flag_advice(open_now, day, advice)
     _phase_items(st, day, cap, advice, reasons, emergency=Rule.RED_FLAG_EMERGENCY in open_rules)
     # In review, the rule that began it already has its advice; of a streak's prompts only
     # the longest speaks (each still has its reason below).
@@ -400,12 +394,27 @@ def _items(
     ):
         advice.append(Item(Rule.MISSED_LOGS.value, texts.missed_logs(st.last_log)))
     named = {item.rule for item in reasons}
-    for raised in reversed(open_now):  # the latest of each rule
-        if raised.rule not in named:
+    for raised in reversed(open_now):  # the latest of each rule; every workout (one per anchor)
+        if raised.rule not in named or raised.rule == Rule.NON_ADHERENCE:
             named.add(raised.rule)
             text = texts.escalation_reason(raised.rule, raised.anchor_day, raised.detail, st.g)
             reasons.append(Item(raised.rule, text))
     return tuple(advice), tuple(reasons)
+
+
+def _red_flag_advice(open_now: list[Raised], day: int, advice: list[Item]) -> None:
+    """Emergencies first: nothing else matters until they are seen to. While one is open, the
+    urgent advice ("within 48 hours") is left out, so it cannot read as leave to wait.
+
+    The emergency advice names the latest report (one made today gets the plain call to act);
+    the urgent advice, the earliest, whose 48 hours run out first."""
+    emergency = [r.anchor_day for r in open_now if r.rule == Rule.RED_FLAG_EMERGENCY]
+    urgent = [r.anchor_day for r in open_now if r.rule == Rule.RED_FLAG_URGENT]
+    if emergency:
+        text = texts.emergency_advice(max(emergency), day)
+        advice.append(Item(Rule.RED_FLAG_EMERGENCY.value, text))
+    elif urgent:
+        advice.append(Item(Rule.RED_FLAG_URGENT.value, texts.urgent_advice(min(urgent), day)))
 
 
 def _phase_items(

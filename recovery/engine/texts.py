@@ -3,6 +3,7 @@ overridden value is the one the patient reads, and named as the therapist's choi
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from recovery.engine.guideline import DEFAULT_GUIDELINE, Guideline
@@ -23,15 +24,21 @@ _MONTHS = (
     "December",
 )
 
+
+def percent(fraction: float) -> str:
+    """0.1 → "10%", 0.125 → "12.5%": the value a therapist set, not rounded to a whole."""
+    return f"{round(fraction * 100, 2):g}%"
+
+
 _OVERRIDE_WORDING = {
-    "rest_min_days": ("your minimum rest after an injury", "{:d} days"),
-    "rest_after_flare_days": ("your minimum rest after a flare-up", "{:d} days"),
-    "rest_max_days": ("your longest rest before a doctor's review", "{:d} days"),
-    "stage_days": ("the length of each return stage", "{:d} days"),
-    "weekly_increase": ("your weekly load increase", "{:.0%}"),
-    "flare_min": ("the score that counts as a flare-up", "{:d}"),
-    "pain_day_min": ("the lowest score that counts as a painful day", "{:d}"),
-    "improved_max": ("the score that counts as improved", "{:d} or lower"),
+    "rest_min_days": ("your minimum rest after an injury", "{:d} days".format),
+    "rest_after_flare_days": ("your minimum rest after a flare-up", "{:d} days".format),
+    "rest_max_days": ("your longest rest before a doctor's review", "{:d} days".format),
+    "stage_days": ("the length of each return stage", "{:d} days".format),
+    "weekly_increase": ("your weekly load increase", percent),
+    "flare_min": ("the score that counts as a flare-up", "{:d}".format),
+    "pain_day_min": ("the lowest score that counts as a painful day", "{:d}".format),
+    "improved_max": ("the score that counts as improved", "{:d} or lower".format),
 }
 
 
@@ -51,9 +58,9 @@ def note(g: Guideline, *names: str) -> str:
         value, default = getattr(g, name), getattr(DEFAULT_GUIDELINE, name)
         if value == default:
             continue
-        label, unit = _OVERRIDE_WORDING.get(name, (name.replace("_", " "), "{}"))
+        label, unit = _OVERRIDE_WORDING.get(name, (name.replace("_", " "), str))
         try:
-            shown, usual = unit.format(value), unit.format(default)
+            shown, usual = unit(value), unit(default)
         except ValueError:
             shown, usual = str(value), str(default)
         parts.append(f" Your therapist set {label} to {shown} (usually {usual}).")
@@ -69,10 +76,24 @@ def categories(slugs: tuple[str, ...]) -> str:
 
 # --- emergencies and doctors -------------------------------------------------------------------
 
-EMERGENCY_ADVICE = (
-    "Seek emergency care now: call emergency services (911, 112 or 999) or have someone take "
-    "you to the nearest emergency department. Do not drive yourself, and do not exercise."
+_EMERGENCY_ACTION = (
+    "call emergency services (911, 112 or 999) or have someone take you to the nearest "
+    "emergency department. Do not drive yourself, and do not exercise."
 )
+EMERGENCY_ADVICE = f"Seek emergency care now: {_EMERGENCY_ACTION}"
+
+
+def emergency_advice(reported: int, today: int) -> str:
+    """On the day reported, the call to act; on later days it names that day, because the
+    review lasts until a clearance and the patient may have been seen since."""
+    if today <= reported:
+        return EMERGENCY_ADVICE
+    return (
+        f"On {when(reported)} you reported a symptom that needs emergency care. If you have "
+        f"not been seen yet, seek emergency care now: {_EMERGENCY_ACTION}"
+    )
+
+
 # The emergency signs of GUIDELINES.md (RED_FLAG_EMERGENCY), as a patient would notice them.
 EMERGENCY_SIGNS = (
     "you lose control of your bladder or bowel, feel numb around the groin, cannot move your "
@@ -260,13 +281,16 @@ def stage_advice(
 
 
 def load_cap(cap: float, full: float, g: Guideline) -> str:
-    """`full`: the cap's ceiling (the baseline), which it reaches and then keeps."""
+    """`full`: the cap's ceiling (the baseline), which it reaches and then keeps. Both are
+    rounded down, so the number a patient reads is never above the limit."""
     text = (
-        f"Keep this week's training load under {cap:.0f} (effort 0–10 × minutes, added up over "
-        "the week)."
+        f"Keep this week's training load under {math.floor(cap)} (effort 0–10 × minutes, added "
+        "up over the week)."
     )
     if cap < full:
-        text += f" The limit grows by {g.weekly_increase:.0%} each week, up to {full:.0f}."
+        text += (
+            f" The limit grows by {percent(g.weekly_increase)} each week, up to {math.floor(full)}."
+        )
     else:
         text += " That is the full limit: it grows no further."
     return text + note(g, "weekly_increase")
@@ -398,8 +422,11 @@ def escalation_reason(rule: str, anchor_day: int, detail: str, g: Guideline) -> 
         "RECURRENCE": f"Your pain flared up on {since} during your return to exercise.",
         "RECURRENCE_REPEAT": f"Your pain flared up again on {since} during your return.",
         "MISSED_LOGS": f"You have not logged your pain since {since}.",
+        # Judged against the plan at the end of the day before (GUIDELINES), which differs
+        # from the day's own plan when a stage begins that day.
         "NON_ADHERENCE": (
-            f"Your {_lower(detail) or 'workout'} on {since} was more than your plan allowed."
+            f"Your {_lower(detail) or 'workout'} on {since} was more than your plan allowed "
+            "when the day began."
         ),
         "LOAD_SPIKE": f"Your training load jumped in the week of {since}.",
     }
