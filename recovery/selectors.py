@@ -26,6 +26,7 @@ from recovery.engine.inputs import Clearance as ClearanceInput
 from recovery.engine.inputs import History
 from recovery.engine.inputs import PainEntry as PainEntryInput
 from recovery.engine.inputs import Workout as WorkoutInput
+from recovery.engine.texts import when
 from recovery.models import (
     Clearance,
     Escalation,
@@ -211,8 +212,9 @@ def clearance_effect(*, patient: User, cleared_on: dt.date) -> ClearanceEffect:
     """Read back the plan of a clearance's date, so the person who recorded it learns at once
     when it changed nothing (GUIDELINES: one outside medical_review changes nothing)."""
     plan = plan_for(patient=patient, on_date=cleared_on)
-    day = cleared_on.isoformat()
-    began = plan.date - dt.timedelta(days=(plan.day_in_phase or 1) - 1)
+    # Dates as the plan's own sentences write them, for a patient may read this too.
+    day = when(cleared_on.toordinal())
+    began = when(plan.date.toordinal() - (plan.day_in_phase or 1) + 1)
     if (
         plan.phase == Phase.RETURN
         and plan.day_in_phase == 1
@@ -223,7 +225,7 @@ def clearance_effect(*, patient: User, cleared_on: dt.date) -> ClearanceEffect:
     if plan.phase == Phase.MEDICAL_REVIEW:
         text = (
             f"This clearance did not end the medical review: on {day} the plan is still "
-            f"medical review (since {began.isoformat()}). A review that begins on the "
+            f"medical review (since {began}). A review that begins on the "
             "clearance's own date by an over-long rest or persisting pain (REST_MAX, "
             "PERSIST_14D), or by a red flag recorded after the clearance, needs a clearance "
             "dated the next day or recorded after it."

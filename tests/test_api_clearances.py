@@ -34,7 +34,10 @@ def test_a_clearance_in_medical_review_says_the_return_begins(
 
     assert body["effect"]["cleared"] is True
     assert (body["effect"]["phase"], body["effect"]["stage"]) == ("return", 1)
-    assert "return to exercise" in body["effect"]["text"]
+    # The date written as the plan's sentences write it ("2 December 2026").
+    assert body["effect"]["text"] == (
+        f"Cleared: from {today.day} {today:%B %Y} the plan is the return to exercise, stage 1."
+    )
     assert body["cleared_on"] == today.isoformat()
     assert PlanSnapshot.objects.get(patient=patient).phase == "return"
 
