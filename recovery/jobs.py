@@ -59,7 +59,7 @@ def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
         yield ids[start : start + size]
 
 
-def sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE) -> SweepResult:
+def sweep(*, batch_size: int = SWEEP_BATCH_SIZE) -> SweepResult:
     """Re-evaluate every candidate as of their local today and record missing escalations.
 
     Each batch is its own transaction, so a failure part-way keeps the batches before it;
@@ -67,14 +67,13 @@ def sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE)
     fails is retried patient by patient, so one patient's bad data (logged, and reported in
     `failed`) never keeps the others from being swept.
     """
-    now = now or timezone.now()
-    ids = sweep_candidate_ids(now=now)
+    ids = sweep_candidate_ids(now=timezone.now())
     recorded = batches = 0
     failed: list[int] = []
     for batch in _batches(ids, batch_size):
         batches += 1
         try:
-            recorded += _sweep_batch(batch, now)
+            recorded += _sweep_batch(batch)
             continue
         except UNAVAILABLE:
             raise
@@ -82,7 +81,7 @@ def sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE)
             logger.exception("Sweep batch of %d patients failed; retrying one by one", len(batch))
         for patient_id in batch:
             try:
-                recorded += _sweep_batch([patient_id], now)
+                recorded += _sweep_batch([patient_id])
             except UNAVAILABLE:
                 raise
             except Exception:
@@ -93,10 +92,16 @@ def sweep(*, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE)
     )
 
 
-def _sweep_batch(patient_ids: list[int], now: dt.datetime) -> int:
+def _sweep_batch(patient_ids: list[int]) -> int:
     """Sweep these patients in one transaction; returns how many escalations it recorded."""
     with transaction.atomic():
-        services.lock_patients(patient_ids)
-        patients = list(User.objects.filter(id__in=patient_ids).order_by("id"))
-        refreshed = services.plans_refresh(patients, sweep=True, now=now)
+        # A patient deleted since the candidates were listed has nothing left to sweep (and
+        # locking would give them a snapshot again).
+        existing = list(User.objects.filter(id__in=patient_ids).values_list("id", flat=True))
+        services.lock_patients(existing)
+        # Read after the lock, like a save: a time zone changed meanwhile is the one used.
+        patients = list(User.objects.filter(id__in=existing).order_by("id"))
+        # The clock too is read only now, so a save committed before the lock is never older
+        # than this sweep's today: the sweep cannot store an older day's plan over it.
+        refreshed = services.plans_refresh(patients, sweep=True, now=timezone.now())
     return sum(len(result.new_escalations) for result in refreshed)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import OperationalError
@@ -149,3 +151,51 @@ def test_a_database_outage_stops_the_sweep_for_a_retry(patient, today, monkeypat
     monkeypatch.setattr(services, "plans_refresh", unavailable)
     with pytest.raises(OperationalError):
         jobs.sweep()
+
+
+def test_a_save_after_local_midnight_while_the_sweep_runs_is_not_overwritten(monkeypatch):
+    """The sweep lists its candidates before local midnight; a red flag is saved just after
+    it, before the sweep reaches the patient. The sweep must store the new day's plan, not
+    the day before's over the save's."""
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    before_midnight = dt.datetime(2026, 11, 30, 23, 59, tzinfo=los_angeles)
+    with time_machine.travel(before_midnight, tick=False) as clock:
+        patient = make_user("late@example.test", tz="America/Los_Angeles")
+        add_pain(patient, dt.date(2026, 11, 16), 8, character="sharp", onset="during_exercise")
+        list_candidates = jobs.sweep_candidate_ids
+
+        def saved_meanwhile(*, now):
+            ids = list_candidates(now=now)
+            clock.move_to(before_midnight + dt.timedelta(seconds=90))
+            add_pain(patient, dt.date(2026, 12, 1), 3, red_flags=("leg_numbness",))
+            return ids
+
+        monkeypatch.setattr(jobs, "sweep_candidate_ids", saved_meanwhile)
+        jobs.sweep()
+
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.evaluated_for, snapshot.last_log_date) == (dt.date(2026, 12, 1),) * 2
+    assert (snapshot.phase, snapshot.escalation_level) == ("medical_review", "urgent")
+
+
+def test_a_patient_deleted_while_the_sweep_runs_is_skipped_not_failed(
+    patient, other_patient, today, monkeypatch
+):
+    for someone in (patient, other_patient):  # both in a 20-day-old rest: REST_MAX is due
+        add_pain(
+            someone, today - dt.timedelta(days=20), 8, character="sharp", onset="during_exercise"
+        )
+    list_candidates = jobs.sweep_candidate_ids
+    gone = patient.id
+
+    def deleted_meanwhile(*, now):
+        ids = list_candidates(now=now)
+        User.objects.filter(id=gone).delete()
+        return ids
+
+    monkeypatch.setattr(jobs, "sweep_candidate_ids", deleted_meanwhile)
+    result = jobs.sweep()
+
+    assert (result.patients, result.failed) == (2, ())
+    assert "REST_MAX" in rules_of(other_patient)
+    assert not PlanSnapshot.objects.filter(patient_id=gone).exists()
