@@ -80,6 +80,15 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
+# SQLite, whether the embedded default or a sqlite:// URL: the web server, worker and beat
+# share one file. WAL lets them read while one writes. IMMEDIATE: a save takes the write
+# lock when its transaction begins, so two saves queue (up to the timeout) instead of one
+# failing with "database is locked" when both try to upgrade a read lock.
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL;",
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+}
 DATABASE_URL = env_url("DATABASE_URL", ("postgres", "postgresql", "sqlite"))
 if DATABASE_URL:
     # Persistent connections: the write path re-evaluates a plan on every save, and a
@@ -87,30 +96,23 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
     }
+    options = DATABASES["default"].setdefault("OPTIONS", {})
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Prepared statements: each connection plans a statement it has sent a few times once,
         # then reuses the plan. Planning the save's records_after() query cost PostgreSQL
         # several times as much as running it (bench/write_path.py). Preparing needs
         # server-side binding; behind a pooler in transaction mode that cannot keep
         # prepared statements, turn it off in the URL: ...?server_side_binding=false
-        options = DATABASES["default"].setdefault("OPTIONS", {})
         options.setdefault("server_side_binding", True)
         options.setdefault("prepare_threshold", 5)  # psycopg's own default; Django's is off
+    else:
+        options.update({**SQLITE_OPTIONS, **options})  # what the URL sets wins
 else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "rebound.sqlite3",
-            # WAL lets the web server, worker and beat share the file without locking
-            # each other out for long.
-            # IMMEDIATE: a save takes the write lock when its transaction begins, so two
-            # saves queue (up to the timeout) instead of one failing with "database is
-            # locked" when both try to upgrade a read lock.
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL;",
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-            },
+            "OPTIONS": dict(SQLITE_OPTIONS),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -183,11 +183,15 @@ def test_prepared_statements_can_be_turned_off_in_the_database_url(tmp_path):
     assert values["db_options"]["server_side_binding"] is False
 
 
-def test_sqlite_urls_get_no_postgresql_options(tmp_path):
+def test_sqlite_urls_get_the_embedded_databases_options_and_no_postgresql_ones(tmp_path):
     values = settings_with(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
 
     assert values["db_engine"] == "django.db.backends.sqlite3"
-    assert values["db_options"] == {}
+    assert values["db_options"] == {
+        "init_command": "PRAGMA journal_mode=WAL;",
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+    }
 
 
 CONCURRENT_SAVES = """
@@ -223,9 +227,11 @@ print(len(errors), PainEntry.objects.count(), errors[:1])
 """
 
 
-def test_embedded_sqlite_queues_concurrent_saves_instead_of_failing_them(tmp_path):
-    """Four writers saving at once into the embedded database file (the web server, the
-    worker and beat share it): every save waits its turn, none fails as "locked"."""
-    result = run_python(tmp_path, "-c", CONCURRENT_SAVES)
+@pytest.mark.parametrize("url", [None, "sqlite:///{tmp}/chosen.sqlite3"], ids=["embedded", "url"])
+def test_sqlite_queues_concurrent_saves_instead_of_failing_them(tmp_path, url):
+    """Four writers saving at once into one database file (the web server, the worker and
+    beat share it): every save waits its turn, none fails as "locked"."""
+    env = {"DATABASE_URL": url.format(tmp=tmp_path)} if url else {}
+    result = run_python(tmp_path, "-c", CONCURRENT_SAVES, **env)
     assert result.returncode == 0, result.stderr
     assert last_line(result.stdout) == "0 100 []"
