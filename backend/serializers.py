@@ -16,13 +16,11 @@ from backend.fields import (
 )
 
 
+# Reject body fields the serializer does not accept, naming each one. DRF silently drops
+# unknown keys; for health data a misspelt field ("scroe") must not quietly store a default
+# instead. (A comment, not a docstring: the API schema would show a docstring as the
+# description of every serializer built on this.)
 class StrictFieldsMixin:
-    """Reject body fields the serializer does not accept, naming each one.
-
-    DRF silently drops unknown keys; for health data a misspelt field ("scroe") must not
-    quietly store a default instead.
-    """
-
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}

@@ -222,7 +222,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["backend.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "backend.pagination.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "backend.schema.AutoSchema",
     "EXCEPTION_HANDLER": "backend.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": (
         [
@@ -246,6 +246,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "backend.schema.bodies_as_sent",
+    ],
+    # One name per choice set, whichever field uses it.
+    "ENUM_NAME_OVERRIDES": {
+        "CategoryEnum": "recovery.models.Category",
+        "PhaseEnum": "recovery.models.Phase",
+        "LevelEnum": "recovery.models.Level",
+        "EscalationLevelEnum": "recovery.models.EscalationLevel",
+        "RuleEnum": "recovery.api.serializers.RULE_CHOICES",
+    },
 }
 
 LOGGING = {

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
+from typing import Any
 
 import pytest
 from django.core.management import call_command
+from jsonschema import Draft202012Validator
+
+from recovery.engine.inputs import RULE_IDS
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +52,135 @@ def test_schema_generates_and_validates_without_warnings():
     out = io.StringIO()
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
     assert "openapi: 3" in out.getvalue()
+
+
+# --- Real answers against the schema ------------------------------------------------------
+
+
+@pytest.fixture
+def schema(anon_client) -> dict:
+    return anon_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+
+def as_json_schema(node: Any) -> Any:
+    """OpenAPI 3.0's `nullable` in JSON Schema's words, so jsonschema can check a body."""
+    if isinstance(node, list):
+        return [as_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {key: as_json_schema(value) for key, value in node.items() if key != "nullable"}
+    return {"anyOf": [converted, {"type": "null"}]} if node.get("nullable") else converted
+
+
+def check(schema: dict, path: str, method: str, response) -> None:
+    """The body of `response` is what the schema says `method path` answers with its status."""
+    answers = schema["paths"][path][method]["responses"]
+    assert str(response.status_code) in answers, f"{method} {path}: {response.status_code}"
+    body_schema = answers[str(response.status_code)]["content"]["application/json"]["schema"]
+    document = {"components": as_json_schema(schema["components"]), **as_json_schema(body_schema)}
+    errors = [
+        error.message for error in Draft202012Validator(document).iter_errors(response.json())
+    ]
+    assert errors == [], f"{method} {path} {response.status_code}: {errors}"
+
+
+def test_every_answer_a_patient_and_a_therapist_get_is_the_one_the_schema_describes(
+    schema, patient, patient_client, therapist_client, anon_client, today
+):
+    walk = patient_client.post(
+        "/api/v1/workouts/",
+        {"date": today.isoformat(), "activity": "walking", "duration_min": 30, "rpe": 3},
+        format="json",
+    )
+    pain = patient_client.post(
+        "/api/v1/pain-logs/",
+        {"date": today.isoformat(), "score": 4, "region": "lower_back", "character": "ache",
+         "onset": "unrelated", "red_flags": ["night_pain"]},
+        format="json",
+    )  # fmt: skip
+    check(schema, "/api/v1/workouts/", "post", walk)
+    check(schema, "/api/v1/pain-logs/", "post", pain)
+    entry = f"/api/v1/pain-logs/{pain.json()['id']}/"
+    patient_reads = {
+        "/api/v1/me/": "/api/v1/me/",
+        "/api/v1/plan/": "/api/v1/plan/",
+        "/api/v1/pain-logs/": "/api/v1/pain-logs/",
+        "/api/v1/pain-logs/{id}/": entry,
+        "/api/v1/workouts/": "/api/v1/workouts/",
+        "/api/v1/escalations/": "/api/v1/escalations/",
+        "/api/v1/activities/": "/api/v1/activities/",
+    }
+    for template, url in patient_reads.items():
+        check(schema, template, "get", patient_client.get(url))
+    base = f"/api/v1/patients/{patient.id}"
+    therapist_reads = {
+        "/api/v1/patients/": "/api/v1/patients/",
+        "/api/v1/patients/{patient_id}/": f"{base}/",
+        "/api/v1/patients/{patient_id}/plan/": f"{base}/plan/",
+        "/api/v1/patients/{patient_id}/pain-logs/": f"{base}/pain-logs/",
+        "/api/v1/patients/{patient_id}/overrides/": f"{base}/overrides/",
+    }
+    for template, url in therapist_reads.items():
+        check(schema, template, "get", therapist_client.get(url))
+    cleared = therapist_client.post(
+        f"{base}/clearances/", {"cleared_on": today.isoformat()}, format="json"
+    )
+    check(schema, "/api/v1/patients/{patient_id}/clearances/", "post", cleared)
+    # The errors, each in the body the schema gives it.
+    bad = [
+        ("/api/v1/pain-logs/", "post", patient_client.post(
+            "/api/v1/pain-logs/", {"score": 11, "red_flags": [["x"]]}, format="json")),
+        ("/api/v1/pain-logs/", "post", patient_client.post(
+            "/api/v1/pain-logs/", "{not json", content_type="application/json")),
+        ("/api/v1/pain-logs/", "post", patient_client.post(
+            "/api/v1/pain-logs/", "score=3", content_type="application/x-www-form-urlencoded")),
+        ("/api/v1/me/", "get", anon_client.get("/api/v1/me/")),
+        ("/api/v1/plan/", "get", therapist_client.get("/api/v1/plan/")),
+        ("/api/v1/plan/", "get", patient_client.get("/api/v1/plan/?date=2999-01-01")),
+        ("/api/v1/pain-logs/{id}/", "get", therapist_client.get(entry)),
+        ("/api/v1/patients/{patient_id}/", "get", therapist_client.get("/api/v1/patients/0/")),
+    ]  # fmt: skip
+    assert [response.status_code for *_, response in bad] == [
+        400,
+        400,
+        415,
+        401,
+        403,
+        400,
+        403,
+        404,
+    ]
+    for template, method, response in bad:
+        check(schema, template, method, response)
+
+
+def test_reminder_time_is_documented_as_the_hh_mm_the_api_takes(schema, patient_client):
+    field = schema["components"]["schemas"]["PatchedMeRequest"]["properties"]["reminder_time"]
+    pattern = re.compile(field["pattern"])
+    assert patient_client.patch("/api/v1/me/", {"reminder_time": "07:30"}).status_code == 200
+    assert pattern.search("07:30")
+    assert patient_client.patch("/api/v1/me/", {"reminder_time": "07:30:00"}).status_code == 400
+    assert not pattern.search("07:30:00")
+
+
+def test_enums_are_the_exact_strings_of_api_md(schema):
+    components = schema["components"]["schemas"]
+    assert components["PhaseEnum"]["enum"] == ["active", "rest", "return", "medical_review"]
+    assert components["LevelEnum"]["enum"] == [
+        "info", "attention", "see_doctor", "urgent", "emergency"
+    ]  # fmt: skip
+    assert components["EscalationLevelEnum"]["enum"] == ["none", *components["LevelEnum"]["enum"]]
+    assert set(components["RuleEnum"]["enum"]) == RULE_IDS
+    plan = components["Plan"]["properties"]
+    assert plan["allowed_categories"]["items"] == {"$ref": "#/components/schemas/CategoryEnum"}
+    assert components["PatientDetail"]["properties"]["plan"]["allOf"] == [
+        {"$ref": "#/components/schemas/Plan"}
+    ]
+
+
+def test_request_bodies_refuse_unknown_fields_and_response_bodies_carry_every_field(schema):
+    components = schema["components"]["schemas"]
+    assert components["PainEntryRequest"]["additionalProperties"] is False
+    assert set(components["PainEntry"]["required"]) == set(components["PainEntry"]["properties"])
+    # No developer note leaks into the descriptions clients read.
+    assert all("misspelt" not in c.get("description", "") for c in components.values())

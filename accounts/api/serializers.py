@@ -3,12 +3,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from accounts.models import CareLink, Invitation, User, validate_timezone
-from backend.fields import StrictCharField, StrictEmailField
+from backend.fields import HourMinuteField, StrictCharField, StrictEmailField
 from backend.serializers import StrictModelSerializer, StrictSerializer
 
 
 class MeSerializer(StrictModelSerializer):
-    reminder_time = serializers.TimeField(format="%H:%M", input_formats=["%H:%M"])
+    reminder_time = HourMinuteField()
     timezone = StrictCharField(max_length=64, validators=[validate_timezone])
 
     class Meta:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
@@ -13,19 +14,45 @@ from backend.fields import (
     StrictIntegerField,
 )
 from backend.serializers import StrictModelSerializer, StrictSerializer
+from recovery.engine.inputs import Rule
 from recovery.models import (
     NOTES_MAX_LENGTH,
     Activity,
+    Category,
     Character,
     Clearance,
+    EscalationLevel,
+    Level,
     Onset,
     PainEntry,
+    Phase,
     RedFlag,
     Region,
     Workout,
 )
 
 SLUG_PATTERN = re.compile(r"[a-z0-9_]{1,40}")
+
+
+# Read-only enum fields: what they emit is the engine's or the snapshot's value as is; as
+# choice fields the schema lists the exact strings API.md fixes.
+def phase_field(**kwargs) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=Phase.choices, **kwargs)
+
+
+def escalation_level_field(**kwargs) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=EscalationLevel.choices, **kwargs)
+
+
+RULE_CHOICES = [(rule.value, rule.value) for rule in Rule]
+
+
+def rule_field(**kwargs) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=RULE_CHOICES, **kwargs)
+
+
+def category_field(**kwargs) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=Category.choices, **kwargs)
 
 
 class ActivitySlugField(serializers.SlugRelatedField):
@@ -194,6 +221,7 @@ class PatientSummarySerializer(serializers.ModelSerializer):
         """Where the summary fields are read: the stored snapshot (None before any)."""
         return getattr(user, "plan_snapshot", None)
 
+    @extend_schema_field(phase_field())
     def get_phase(self, user: User) -> str:
         summary = self._summary(user)
         return summary.phase if summary else "active"
@@ -202,6 +230,7 @@ class PatientSummarySerializer(serializers.ModelSerializer):
         summary = self._summary(user)
         return summary.stage if summary else None
 
+    @extend_schema_field(escalation_level_field())
     def get_escalation_level(self, user: User) -> str:
         summary = self._summary(user)
         return summary.escalation_level if summary else "none"
@@ -216,14 +245,14 @@ class PatientSummarySerializer(serializers.ModelSerializer):
 
 
 class RuleItemSerializer(serializers.Serializer):
-    rule = serializers.CharField(help_text="A rule ID from the recovery guidelines.")
+    rule = rule_field(help_text="A rule ID from the recovery guidelines.")
     text = serializers.CharField()
 
 
 class EpisodeSerializer(serializers.Serializer):
     start = serializers.DateField()
-    trigger_rule = serializers.CharField()
-    trigger_categories = serializers.ListField(child=serializers.CharField())
+    trigger_rule = rule_field()
+    trigger_categories = serializers.ListField(child=category_field())
     flare_count = serializers.IntegerField()
 
 
@@ -245,18 +274,18 @@ class PlanSerializer(serializers.Serializer):
     """A plan from the engine (a dataclass, read-only)."""
 
     date = serializers.DateField()
-    phase = serializers.CharField()
+    phase = phase_field()
     stage = serializers.IntegerField(allow_null=True)
     day_in_phase = serializers.IntegerField(allow_null=True)
     day_in_stage = serializers.IntegerField(allow_null=True)
     episode = EpisodeSerializer(allow_null=True)
-    allowed_categories = serializers.ListField(child=serializers.CharField())
+    allowed_categories = serializers.ListField(child=category_field())
     max_rpe = serializers.IntegerField(allow_null=True)
     weekly_load_cap = serializers.FloatField(allow_null=True)
     acute_load = serializers.FloatField(allow_null=True)
     chronic_load = serializers.FloatField(allow_null=True)
     acwr = serializers.FloatField(allow_null=True)
-    escalation_level = serializers.CharField()
+    escalation_level = escalation_level_field()
     clearance_required = serializers.BooleanField()
     last_log_date = serializers.DateField(allow_null=True)
     advice = RuleItemSerializer(many=True)
@@ -285,6 +314,7 @@ class PatientDetailSerializer(PatientSummarySerializer):
         fields = [*PatientSummarySerializer.Meta.fields, "plan"]
         read_only_fields = fields
 
+    @extend_schema_field(PlanSerializer)
     def get_plan(self, user: User) -> dict:
         return PlanSerializer(self.context["plan"]).data
 
@@ -296,8 +326,8 @@ class EscalationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     patient = serializers.IntegerField(source="patient_id")
     patient_name = serializers.CharField(source="patient.name")
-    rule = serializers.CharField()
-    level = serializers.CharField()
+    rule = rule_field()
+    level = serializers.ChoiceField(choices=Level.choices)
     anchor = serializers.CharField()
     anchor_date = serializers.DateField()
     raised_on = serializers.DateField()
@@ -307,7 +337,7 @@ class EscalationSerializer(serializers.Serializer):
 
 class ClearanceEffectSerializer(serializers.Serializer):
     cleared = serializers.BooleanField(help_text="The clearance began a return on its date.")
-    phase = serializers.CharField(help_text="The plan's phase on the clearance's date.")
+    phase = phase_field(help_text="The plan's phase on the clearance's date.")
     stage = serializers.IntegerField(allow_null=True)
     text = serializers.CharField(help_text="What the clearance did, in words.")
 
