@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import user_update
 from backend.exceptions import RecordGone
 from recovery import selectors
 from recovery.engine import (
@@ -256,6 +257,7 @@ def history_change(patient: User, *, dated: Collection[dt.date] = ()) -> Iterato
     """
     with transaction.atomic():
         checkpoint = lock_patients([patient.id], read_checkpoints=True)[patient.id]
+        _time_zones_as_stored([patient])
         change = HistoryChange(dated)
         yield change
         if not change.dates or checkpoint is None or min(change.dates) <= checkpoint.day:
@@ -270,8 +272,22 @@ def histories_change(patients: Iterable[User]) -> Iterator[None]:
     ordered = sorted({patient.id: patient for patient in patients}.values(), key=lambda p: p.id)
     with transaction.atomic():
         lock_patients([patient.id for patient in ordered])
+        _time_zones_as_stored(ordered)
         yield
         plans_refresh(ordered)
+
+
+def _time_zones_as_stored(patients: Sequence[User]) -> None:
+    """Call under the patients' lock. The caller loaded them before it, and a change of time
+    zone committed meanwhile (it takes the same lock) moves each one's today: which dates
+    they may log, and the day the plan is for."""
+    stored = dict(
+        User.objects.filter(id__in=[patient.id for patient in patients]).values_list(
+            "id", "timezone"
+        )
+    )
+    for patient in patients:
+        patient.timezone = stored.get(patient.id, patient.timezone)
 
 
 _Record = TypeVar("_Record", PainEntry, Workout)
@@ -358,19 +374,17 @@ def pain_entry_create(
     notes: str = "",
 ) -> PainEntry:
     entry = PainEntry(patient=patient)
-    _apply_pain_fields(
-        entry,
-        {
-            "date": date,
-            "score": score,
-            "region": region,
-            "character": character,
-            "onset": onset,
-            "red_flags": red_flags,
-            "notes": notes,
-        },
-    )
-    with history_change(patient, dated=[entry.date]):
+    fields = {
+        "date": date,
+        "score": score,
+        "region": region,
+        "character": character,
+        "onset": onset,
+        "red_flags": red_flags,
+        "notes": notes,
+    }
+    with history_change(patient, dated=[date]):
+        _apply_pain_fields(entry, fields)  # under the lock: the date against today as stored
         entry.save()
     return entry
 
@@ -408,18 +422,16 @@ def workout_create(
     notes: str = "",
 ) -> Workout:
     workout = Workout(patient=patient)
-    _apply_workout_fields(
-        workout,
-        {
-            "date": date,
-            "activity": activity,
-            "duration_min": duration_min,
-            "rpe": rpe,
-            "load_kg": load_kg,
-            "notes": notes,
-        },
-    )
-    with history_change(patient, dated=[workout.date]):
+    fields = {
+        "date": date,
+        "activity": activity,
+        "duration_min": duration_min,
+        "rpe": rpe,
+        "load_kg": load_kg,
+        "notes": notes,
+    }
+    with history_change(patient, dated=[date]):
+        _apply_workout_fields(workout, fields)  # under the lock: the date against today as stored
         workout.save()
     return workout
 
@@ -444,7 +456,6 @@ def clearance_record(
     clinician_name: str = "",
 ) -> Clearance:
     """Record a clearance: by a linked therapist, or self-reported naming the clinician."""
-    check_record_date(cleared_on, patient=patient, field="cleared_on")
     if therapist is None and not clinician_name.strip():
         raise ValidationError({"clinician_name": ["Name the clinician who cleared you."]})
     clearance = Clearance(
@@ -456,8 +467,22 @@ def clearance_record(
         clinician_name=(therapist.name if therapist else clinician_name.strip()),
     )
     with history_change(patient, dated=[cleared_on]):
+        check_record_date(cleared_on, patient=patient, field="cleared_on")  # today as stored
         clearance.save()
     return clearance
+
+
+# --- Settings -----------------------------------------------------------------------------
+
+
+def patient_update(*, patient: User, **fields: object) -> User:
+    """A patient's own settings (PATCH /me/). A new time zone moves their today, so it is
+    stored under their lock and the plan re-evaluated for the new today, like any change to
+    their history; a save waiting on the lock then uses the new zone."""
+    if "timezone" not in fields:
+        return user_update(user=patient, **fields)
+    with history_change(patient):
+        return user_update(user=patient, **fields)
 
 
 # --- Overrides ----------------------------------------------------------------------------

@@ -269,14 +269,15 @@ def test_saving_todays_pain_entry_queries_do_not_grow_with_the_history(
     body = {"date": today.isoformat(), "score": 2, "region": "neck", "character": "ache",
             "onset": "unrelated", "red_flags": []}  # fmt: skip
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         # 1. the token and its user
         # 2. SAVEPOINT (BEGIN outside the test's transaction)
         # 3. the patient's snapshot row, locked, with its checkpoint
-        # 4. INSERT of the entry
-        # 5. the records dated after the checkpoint's day (one UNION ALL of three tables)
-        # 6. the snapshot upsert (the checkpoint is still yesterday's, so it is not rewritten)
-        # 7. RELEASE SAVEPOINT (COMMIT)
+        # 4. the patient's time zone as stored under the lock
+        # 5. INSERT of the entry
+        # 6. the records dated after the checkpoint's day (one UNION ALL of three tables)
+        # 7. the snapshot upsert (the checkpoint is still yesterday's, so it is not rewritten)
+        # 8. RELEASE SAVEPOINT (COMMIT)
         response = patient_client.post(f"{API}/pain-logs/", body, format="json")
 
     assert response.status_code == 201, response.content

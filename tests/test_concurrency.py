@@ -7,12 +7,15 @@ import threading
 from collections.abc import Callable
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 
 from accounts.models import User
+from accounts.services import user_update
 from recovery import selectors, services
 from recovery.models import GuidelineOverride, PainEntry, PlanSnapshot
+from tests.conftest import make_user
 from tests.services import needs_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -133,3 +136,30 @@ def test_an_edit_loaded_before_another_moved_the_record_acts_on_the_row_as_store
     )  # fmt: skip
     if second == "delete":
         assert (snapshot.phase, snapshot.escalation_level) == ("active", "none")
+
+
+@time_machine.travel(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC), tick=False)
+def test_a_save_waiting_on_a_time_zone_change_checks_its_date_in_the_new_zone():
+    """12:00 UTC is 2 December in Kiritimati and 1 December in Pago Pago. A save loaded
+    before the patient moved west waits for the move's lock, then refuses 2 December."""
+    patient = make_user("mover@example.test", tz="Pacific/Kiritimati")
+    loaded_before = User.objects.get(pk=patient.pk)
+    outcome: dict[str, object] = {}
+
+    def first(change: services.HistoryChange) -> None:
+        user_update(user=patient, timezone="Pacific/Pago_Pago")
+
+    def second() -> None:
+        try:
+            services.pain_entry_create(
+                patient=loaded_before, date=dt.date(2026, 12, 2), score=3, region="neck",
+                character="ache", onset="unrelated",
+            )  # fmt: skip
+        except ValidationError as exc:
+            outcome["refused"] = exc.message_dict
+
+    while_the_first_holds_the_lock(patient, first, second)
+
+    assert "date" in outcome["refused"]
+    assert not PainEntry.objects.filter(patient=patient).exists()
+    assert PlanSnapshot.objects.get(patient=patient).evaluated_for == dt.date(2026, 12, 1)

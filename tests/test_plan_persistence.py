@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from accounts.models import CareLink
+from accounts.models import CareLink, User
 from backend.exceptions import RecordGone, exception_handler
 from recovery import services
 from recovery.models import Activity, Escalation, GuidelineOverride, PainEntry, PlanSnapshot
@@ -330,3 +331,50 @@ def test_patients_list_puts_who_needs_attention_first(therapist, therapist_clien
 def test_a_record_gone_meanwhile_answers_404_like_any_missing_row():
     response = exception_handler(RecordGone("PainEntry 7 no longer exists."), {})
     assert (response.status_code, response.data) == (404, {"detail": "Not found."})
+
+
+# --- Time zone changes ---------------------------------------------------------------------
+
+NOON_UTC = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)  # 2 Dec in Kiritimati, 1 Dec in Pago Pago
+
+
+def add_pain(patient, day: dt.date, score: int, **fields) -> PainEntry:
+    return services.pain_entry_create(
+        patient=patient, date=day, score=score, region="lower_back",
+        character=fields.get("character", "ache"), onset=fields.get("onset", "unrelated"),
+    )  # fmt: skip
+
+
+@time_machine.travel(NOON_UTC, tick=False)
+def test_a_save_checks_its_date_in_the_time_zone_stored_when_it_takes_the_lock():
+    patient = make_user("east@example.test", tz="Pacific/Kiritimati")
+    loaded_before = User.objects.get(pk=patient.pk)  # as a request loads it, before the lock
+    User.objects.filter(pk=patient.pk).update(timezone="Pacific/Pago_Pago")  # committed meanwhile
+
+    with pytest.raises(ValidationError) as refused:
+        add_pain(loaded_before, dt.date(2026, 12, 2), 3)  # Kiritimati's today, Pago Pago's tomorrow
+    assert "date" in refused.value.message_dict
+    assert not PainEntry.objects.filter(patient=patient).exists()
+
+    add_pain(loaded_before, dt.date(2026, 12, 1), 3)
+    assert PlanSnapshot.objects.get(patient=patient).evaluated_for == dt.date(2026, 12, 1)
+
+
+@time_machine.travel(NOON_UTC, tick=False)
+def test_a_patient_changing_time_zone_gets_the_plan_of_their_new_today():
+    patient = make_user("west@example.test", tz="Pacific/Pago_Pago")
+    onset = dt.date(2026, 11, 18)  # Pago Pago's today, 1 Dec, is rest day 14
+    add_pain(patient, onset, 8, character="sharp", onset="during_exercise")
+    for day in range(1, 14):
+        add_pain(patient, onset + dt.timedelta(days=day), 4)
+    assert PlanSnapshot.objects.get(patient=patient).phase == "rest"
+
+    response = client_for(patient).patch(
+        "/api/v1/me/", {"timezone": "Pacific/Kiritimati"}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    # Kiritimati's today, 2 Dec, is rest day 15: past the longest rest, so a doctor's review.
+    assert snapshot.evaluated_for == dt.date(2026, 12, 2)
+    assert (snapshot.phase, snapshot.clearance_required) == ("medical_review", True)

@@ -25,6 +25,7 @@ from accounts.api.serializers import (
 from accounts.models import Role
 from accounts.permissions import IsPatient, IsTherapist
 from backend.parsers import reject_body
+from recovery import services as recovery_services
 
 
 class RegisterView(APIView):
@@ -90,7 +91,11 @@ class MeView(generics.RetrieveUpdateAPIView):
         return self.request.user
 
     def perform_update(self, serializer: MeSerializer) -> None:
-        services.user_update(user=self.request.user, **serializer.validated_data)
+        user = self.request.user
+        if user.is_patient:  # a patient's time zone decides their plan's today
+            recovery_services.patient_update(patient=user, **serializer.validated_data)
+        else:
+            services.user_update(user=user, **serializer.validated_data)
 
 
 class InvitationCreateView(APIView):
