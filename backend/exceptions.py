@@ -72,8 +72,12 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
-        return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+        return api_not_found(request)
     return defaults.page_not_found(request, exception)
+
+
+def api_not_found(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

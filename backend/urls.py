@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from backend.exceptions import api_not_found
 from recovery import views as web_views
 
 api_v1 = [
@@ -18,6 +19,9 @@ api_v1 = [
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("api/v1/", include(api_v1)),
+    # Any other API path with its trailing slash: a JSON 404 from a view, so that DEBUG's
+    # HTML page never answers an API client. (Without the slash, the 308 to it comes first.)
+    re_path(r"^api/(?:.*/)?$", api_not_found),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

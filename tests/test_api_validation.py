@@ -868,12 +868,16 @@ def test_garbage_body_never_causes_a_server_error(request, patient, pain, sessio
 # --- Paths no view matches, pagination and bodiless actions ------------------------------------
 
 
+@pytest.mark.parametrize("debug", [False, True], ids=["DEBUG=0", "DEBUG=1"])
 @pytest.mark.parametrize(
     "path",
-    ["/patients/abc/plan/", "/escalations/abc/acknowledge/", "/escalations/1/", "/no-such-thing/"],
-)
-def test_an_api_path_nothing_matches_answers_json_404(therapist_client, path):
-    response = therapist_client.get(f"{API}{path}")
+    ["/patients/abc/plan/", "/escalations/abc/acknowledge/", "/escalations/1/", "/no-such-thing/",
+     "/no-such-thing", "/"],
+)  # fmt: skip
+def test_an_api_path_nothing_matches_answers_json_404(settings, therapist_client, path, debug):
+    # Under DEBUG (make run's default) Django's own 404 page is HTML.
+    settings.DEBUG = debug
+    response = therapist_client.get(f"{API}{path}", follow=True)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Not found."}
