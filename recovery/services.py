@@ -293,6 +293,19 @@ def _time_zones_as_stored(patients: Sequence[User]) -> None:
 _Record = TypeVar("_Record", PainEntry, Workout)
 
 
+def _record_create(
+    record: _Record,
+    fields: Mapping[str, object],
+    apply: Callable[[_Record, Mapping[str, object]], None],
+) -> _Record:
+    """Apply `fields` to the new record and save it. Applied under the lock, so the date is
+    checked against the patient's today as stored then (see `_time_zones_as_stored`)."""
+    with history_change(record.patient, dated=[fields["date"]]):  # type: ignore[list-item]
+        apply(record, fields)
+        record.save()
+    return record
+
+
 def _record_update(
     record: _Record,
     fields: Mapping[str, object],
@@ -373,7 +386,6 @@ def pain_entry_create(
     red_flags: Iterable[str] = (),
     notes: str = "",
 ) -> PainEntry:
-    entry = PainEntry(patient=patient)
     fields = {
         "date": date,
         "score": score,
@@ -383,10 +395,7 @@ def pain_entry_create(
         "red_flags": red_flags,
         "notes": notes,
     }
-    with history_change(patient, dated=[date]):
-        _apply_pain_fields(entry, fields)  # under the lock: the date against today as stored
-        entry.save()
-    return entry
+    return _record_create(PainEntry(patient=patient), fields, _apply_pain_fields)
 
 
 def pain_entry_update(*, entry: PainEntry, **fields: object) -> PainEntry:
@@ -421,7 +430,6 @@ def workout_create(
     load_kg: float | None = None,
     notes: str = "",
 ) -> Workout:
-    workout = Workout(patient=patient)
     fields = {
         "date": date,
         "activity": activity,
@@ -430,10 +438,7 @@ def workout_create(
         "load_kg": load_kg,
         "notes": notes,
     }
-    with history_change(patient, dated=[date]):
-        _apply_workout_fields(workout, fields)  # under the lock: the date against today as stored
-        workout.save()
-    return workout
+    return _record_create(Workout(patient=patient), fields, _apply_workout_fields)
 
 
 def workout_update(*, workout: Workout, **fields: object) -> Workout:
