@@ -2,8 +2,21 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import transaction
 
 from accounts.models import CareLink, Invitation, User
+from recovery import services as recovery_services
+
+
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -40,9 +53,17 @@ class UserAdmin(BaseUserAdmin):
         )
     ]
 
+    def save_model(self, request, obj, form, change) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and obj.is_patient and "timezone" in form.changed_data:
+                recovery_services.plan_reevaluate(patient=obj)
 
+
+# A link is made by a patient accepting a therapist's invitation, and ended by either of them
+# (the API): staff see links and invitations, and change none.
 @admin.register(CareLink)
-class CareLinkAdmin(admin.ModelAdmin):
+class CareLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["therapist", "patient", "created_at", "ended_at", "ended_by"]
     list_filter = [("ended_at", admin.EmptyFieldListFilter)]
     search_fields = ["therapist__email", "therapist__name", "patient__email", "patient__name"]
@@ -52,7 +73,7 @@ class CareLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["code", "therapist", "created_at", "expires_at", "accepted_by", "accepted_at"]
     list_filter = [("accepted_at", admin.EmptyFieldListFilter)]
     search_fields = ["code", "therapist__email", "accepted_by__email"]

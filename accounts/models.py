@@ -85,6 +85,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
 
+    def clean(self) -> None:
+        super().clean()
+        # Sign-in looks an address up in lower case, as UserManager stores it: one typed with
+        # capitals in a form (the admin's) must be stored the same way, or it never signs in.
+        self.email = self.email.lower()
+
     @property
     def is_patient(self) -> bool:
         return self.role == Role.PATIENT

@@ -1,4 +1,10 @@
-"""Admin for clinic staff. Edits of a patient's records re-evaluate their plan, as the API does."""
+"""Admin for clinic staff. Edits of a patient's records re-evaluate their plan, as the API does.
+
+Who may do what, as in the API: a therapist sees the records of the patients linked to them
+(a superuser, the operator, sees all); guideline values and clearances are set by a therapist
+linked to the patient; escalations, their acknowledgements and the plan summaries are what
+the history and the therapists' own actions made, so the admin shows them and changes none.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
-from accounts.selectors import is_linked
+from accounts.selectors import is_linked, linked_patients
 from recovery import services
 from recovery.engine import OVERRIDE_BOUNDS, GuidelineError, guideline_with_overrides
 from recovery.models import (
@@ -28,14 +34,16 @@ from recovery.validators import check_record_date
 
 class PatientRecordForm(forms.ModelForm):
     """A patient's dated record, checked as the API checks it: the date within the
-    patient's own calendar (`date_field`)."""
+    patient's own calendar (`date_field`), when it is set or the record moves to another
+    patient (a note added to an old entry is fine)."""
 
     date_field = "date"
 
     def clean(self) -> dict:
         cleaned = super().clean()
         patient, when = cleaned.get("patient"), cleaned.get(self.date_field)
-        if patient is not None and when is not None:
+        dated = not self.instance.pk or {self.date_field, "patient"} & set(self.changed_data)
+        if dated and patient is not None and when is not None:
             try:
                 check_record_date(when, patient=patient, field=self.date_field)
             except ValidationError as exc:
@@ -43,7 +51,18 @@ class PatientRecordForm(forms.ModelForm):
         return cleaned
 
 
-class RefreshPlanOnSaveMixin:
+class LinkedPatientsOnlyMixin:
+    """A therapist sees only the records of the patients linked to them; other staff see
+    what their model permissions allow."""
+
+    def get_queryset(self, request):
+        records = super().get_queryset(request)
+        if request.user.is_therapist and not request.user.is_superuser:
+            return records.filter(patient__in=linked_patients(therapist=request.user))
+        return records
+
+
+class RefreshPlanOnSaveMixin(LinkedPatientsOnlyMixin):
     """Saving or deleting a row re-evaluates its patient's plan in the same transaction.
 
     Only patients can be picked as the row's patient (a raw id of anyone else is refused).
@@ -89,6 +108,11 @@ class ActivityAdmin(admin.ModelAdmin):
     list_filter = ["category"]
     search_fields = ["slug", "name"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The slug is the key every workout points at: an edited one would add a second
+        # activity beside the first.
+        return ["slug"] if obj else []
+
     def save_model(self, request, obj, form, change) -> None:
         # A new category changes what every past workout of the activity meant to the plan.
         with transaction.atomic():
@@ -121,65 +145,78 @@ class WorkoutAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
     date_hierarchy = "date"
 
 
+class LinkedTherapistEditsMixin:
+    """Only a therapist linked to the row's patient adds, changes or removes it; other
+    staff may view it. (The forms check the patient a row is given or moved to.)"""
+
+    def has_add_permission(self, request) -> bool:
+        return super().has_add_permission(request) and request.user.is_therapist
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and self.may_edit(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and self.may_edit(request, obj)
+
+    def may_edit(self, request, obj) -> bool:
+        return obj is None or is_linked(therapist=request.user, patient_id=obj.patient_id)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"signed_in": request.user})
+
+
 class ClearanceForm(PatientRecordForm):
-    """As the API records one: by a therapist linked to the patient, who is then the
-    clinician, or self-reported naming the clinician. The source follows from which."""
+    """As the API records a therapist's clearance: by the signed-in therapist, linked to the
+    patient, who is then the clinician. (Self-reported ones are the patients' own, through
+    the API.)"""
 
     date_field = "cleared_on"
+    signed_in: User  # given by LinkedTherapistEditsMixin.get_form
 
     class Meta:
         model = Clearance
-        fields = ["patient", "cleared_on", "therapist", "clinician_name", "notes"]
+        fields = ["patient", "cleared_on", "notes"]
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        patient, therapist = cleaned.get("patient"), cleaned.get("therapist")
-        # A link is checked when the therapist or patient is chosen, not on every later edit:
-        # a clearance stays the therapist's after their link ends.
-        chosen = not self.instance.pk or {"therapist", "patient"} & set(self.changed_data)
-        if therapist is not None:
-            if (
-                chosen
-                and patient is not None
-                and not is_linked(therapist=therapist, patient_id=patient.pk)
-            ):
-                self.add_error("therapist", "This therapist is not linked to the patient.")
-        elif not cleaned.get("clinician_name", "").strip():
-            self.add_error(
-                "clinician_name", "Name the clinician, or pick the linked therapist who cleared."
-            )
+        patient = cleaned.get("patient")
+        if patient is not None and not is_linked(therapist=self.signed_in, patient_id=patient.pk):
+            self.add_error("patient", "Only a therapist linked to this patient can record this.")
         return cleaned
 
     def save(self, commit: bool = True) -> Clearance:
         clearance = super().save(commit=False)
-        therapist = clearance.therapist
-        clearance.source = ClearanceSource.THERAPIST if therapist else ClearanceSource.SELF_REPORTED
-        clearance.clinician_name = therapist.name if therapist else clearance.clinician_name.strip()
+        if clearance.therapist_id is None:  # a new one; an edit keeps who recorded it
+            clearance.therapist = self.signed_in
+            clearance.source = ClearanceSource.THERAPIST
+            clearance.clinician_name = self.signed_in.name
         if commit:
             clearance.save()
         return clearance
 
 
 @admin.register(Clearance)
-class ClearanceAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
+class ClearanceAdmin(LinkedTherapistEditsMixin, RefreshPlanOnSaveMixin, admin.ModelAdmin):
     form = ClearanceForm
-    readonly_fields = ("source", "created_at", "updated_at")
+    readonly_fields = ("source", "therapist", "clinician_name", "created_at", "updated_at")
     list_display = ["cleared_on", "patient", "source", "therapist", "clinician_name", "created_at"]
     list_filter = ["source"]
     search_fields = ["patient__email", "patient__name", "clinician_name"]
-    raw_id_fields = ["patient", "therapist"]
+    raw_id_fields = ["patient"]
     list_select_related = ["patient", "therapist"]
     date_hierarchy = "cleared_on"
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "therapist":
-            kwargs["queryset"] = User.objects.filter(role=Role.THERAPIST)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def may_edit(self, request, obj) -> bool:
+        # A clearance is its author's word: only they change or remove it, while linked.
+        return super().may_edit(request, obj) and (
+            obj is None or obj.therapist_id == request.user.pk
+        )
 
 
 class GuidelineOverrideForm(forms.ModelForm):
     name = forms.ChoiceField(choices=[(name, name) for name in OVERRIDE_BOUNDS])
-    set_by: User  # the signed-in user, given by GuidelineOverrideAdmin.get_form
+    signed_in: User  # given by LinkedTherapistEditsMixin.get_form
 
     class Meta:
         model = GuidelineOverride
@@ -189,7 +226,7 @@ class GuidelineOverrideForm(forms.ModelForm):
         cleaned = super().clean()
         patient, name, value = cleaned.get("patient"), cleaned.get("name"), cleaned.get("value")
         # GUIDELINES.md: a linked therapist may override the numbers, here as in the API.
-        if patient is not None and not is_linked(therapist=self.set_by, patient_id=patient.pk):
+        if patient is not None and not is_linked(therapist=self.signed_in, patient_id=patient.pk):
             self.add_error("patient", "Only a therapist linked to this patient can set this.")
             return cleaned
         if patient is None or name is None or value is None:
@@ -207,7 +244,7 @@ class GuidelineOverrideForm(forms.ModelForm):
 
 
 @admin.register(GuidelineOverride)
-class GuidelineOverrideAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
+class GuidelineOverrideAdmin(LinkedTherapistEditsMixin, RefreshPlanOnSaveMixin, admin.ModelAdmin):
     form = GuidelineOverrideForm
     readonly_fields = ("set_by", "set_at")
     list_display = ["patient", "name", "value", "set_by", "set_at"]
@@ -216,29 +253,24 @@ class GuidelineOverrideAdmin(RefreshPlanOnSaveMixin, admin.ModelAdmin):
     raw_id_fields = ["patient"]
     list_select_related = ["patient", "set_by"]
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"set_by": request.user})
-
-    # Staff not linked to the patient may see the override, not change or remove it; moving
-    # one to another patient needs both links (this one, and the form's check of the new).
-    def has_change_permission(self, request, obj=None) -> bool:
-        return super().has_change_permission(request, obj) and self._sets_for(request, obj)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return super().has_delete_permission(request, obj) and self._sets_for(request, obj)
-
-    @staticmethod
-    def _sets_for(request, obj: GuidelineOverride | None) -> bool:
-        return obj is None or is_linked(therapist=request.user, patient_id=obj.patient_id)
-
     def save_model(self, request, obj, form, change) -> None:
         obj.set_by, obj.set_at = request.user, timezone.now()
         super().save_model(request, obj, form, change)
 
 
+class ReadOnlyAdminMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(PlanSnapshot)
-class PlanSnapshotAdmin(admin.ModelAdmin):
+class PlanSnapshotAdmin(ReadOnlyAdminMixin, LinkedPatientsOnlyMixin, admin.ModelAdmin):
     list_display = [
         "patient",
         "phase",
@@ -252,21 +284,18 @@ class PlanSnapshotAdmin(admin.ModelAdmin):
     search_fields = ["patient__email", "patient__name"]
     list_select_related = ["patient"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+class AcknowledgementInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Who acknowledged, and when: each therapist acknowledges for themself, in the API."""
 
-
-class AcknowledgementInline(admin.TabularInline):
     model = EscalationAcknowledgement
     extra = 0
-    raw_id_fields = ["therapist"]
+    fields = ["therapist", "acknowledged_at"]
+    readonly_fields = fields
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(ReadOnlyAdminMixin, LinkedPatientsOnlyMixin, admin.ModelAdmin):
     list_display = [
         "raised_at",
         "patient",
@@ -291,6 +320,3 @@ class EscalationAdmin(admin.ModelAdmin):
     ]
     inlines = [AcknowledgementInline]
     date_hierarchy = "raised_at"
-
-    def has_add_permission(self, request) -> bool:
-        return False

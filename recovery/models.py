@@ -10,6 +10,7 @@ import functools
 import operator
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -94,8 +95,20 @@ def _in(field: str, choices: type[models.TextChoices]) -> Q:
     return Q(**{f"{field}__in": choices.values})
 
 
+# API.md's bounds, each kept twice from one number: a constraint in the database, and the
+# field's validators, which give forms (the admin's) a message that names the bound.
+SCORE_RANGE = (0, 10)
+DURATION_RANGE = (1, 600)
+RPE_RANGE = (0, 10)
+LOAD_KG_RANGE = (0, 1000)
+
+
 def _between(field: str, low: int, high: int) -> Q:
     return Q(**{f"{field}__gte": low, f"{field}__lte": high})
+
+
+def _within(low: int, high: int) -> list:
+    return [MinValueValidator(low), MaxValueValidator(high)]
 
 
 def _notes_fit(model: str) -> models.CheckConstraint:
@@ -140,7 +153,7 @@ class RecordedModel(models.Model):
 
 class PainEntry(RecordedModel):
     date = models.DateField()
-    score = models.PositiveSmallIntegerField()
+    score = models.PositiveSmallIntegerField(validators=_within(*SCORE_RANGE))
     region = models.CharField(max_length=16, choices=Region.choices)
     character = models.CharField(max_length=16, choices=Character.choices)
     onset = models.CharField(max_length=16, choices=Onset.choices)
@@ -158,7 +171,9 @@ class PainEntry(RecordedModel):
         verbose_name_plural = "pain entries"
         indexes = [models.Index(fields=["patient", "date"], name="painentry_patient_date")]
         constraints = [
-            models.CheckConstraint(condition=_between("score", 0, 10), name="painentry_score_0_10"),
+            models.CheckConstraint(
+                condition=_between("score", *SCORE_RANGE), name="painentry_score_0_10"
+            ),
             models.CheckConstraint(condition=_in("region", Region), name="painentry_region_valid"),
             models.CheckConstraint(
                 condition=_in("character", Character), name="painentry_character_valid"
@@ -178,20 +193,22 @@ class PainEntry(RecordedModel):
 class Workout(RecordedModel):
     date = models.DateField()
     activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="+")
-    duration_min = models.PositiveSmallIntegerField()
-    rpe = models.PositiveSmallIntegerField("RPE (Borg CR10)")
-    load_kg = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    duration_min = models.PositiveSmallIntegerField(validators=_within(*DURATION_RANGE))
+    rpe = models.PositiveSmallIntegerField("RPE (Borg CR10)", validators=_within(*RPE_RANGE))
+    load_kg = models.DecimalField(
+        max_digits=6, decimal_places=2, null=True, blank=True, validators=_within(*LOAD_KG_RANGE)
+    )
 
     class Meta:
         ordering = ["-date", "-created_at", "-id"]
         indexes = [models.Index(fields=["patient", "date"], name="workout_patient_date")]
         constraints = [
             models.CheckConstraint(
-                condition=_between("duration_min", 1, 600), name="workout_duration_1_600"
+                condition=_between("duration_min", *DURATION_RANGE), name="workout_duration_1_600"
             ),
-            models.CheckConstraint(condition=_between("rpe", 0, 10), name="workout_rpe_0_10"),
+            models.CheckConstraint(condition=_between("rpe", *RPE_RANGE), name="workout_rpe_0_10"),
             models.CheckConstraint(
-                condition=Q(load_kg__isnull=True) | _between("load_kg", 0, 1000),
+                condition=Q(load_kg__isnull=True) | _between("load_kg", *LOAD_KG_RANGE),
                 name="workout_load_0_1000",
             ),
             _notes_fit("workout"),

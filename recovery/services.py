@@ -481,13 +481,21 @@ def clearance_record(
 
 
 def patient_update(*, patient: User, **fields: object) -> User:
-    """A patient's own settings (PATCH /me/). A new time zone moves their today, so it is
-    stored under their lock and the plan re-evaluated for the new today, like any change to
-    their history; a save waiting on the lock then uses the new zone."""
-    if "timezone" not in fields:
-        return user_update(user=patient, **fields)
+    """A patient's own settings (PATCH /me/). A new time zone moves their today, so the plan
+    is re-evaluated for it at once."""
+    with transaction.atomic():
+        user_update(user=patient, **fields)
+        if "timezone" in fields:
+            plan_reevaluate(patient=patient)
+    return patient
+
+
+def plan_reevaluate(*, patient: User) -> None:
+    """Replay the patient's whole history for their today, under their lock: after a change
+    outside their records that moves their today (a new time zone). A save waiting on the
+    lock meanwhile then reads the new zone."""
     with history_change(patient):
-        return user_update(user=patient, **fields)
+        pass
 
 
 # --- Overrides ----------------------------------------------------------------------------

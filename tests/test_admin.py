@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import CareLink, Role
+from accounts.models import CareLink, Role, User
 from recovery import jobs, services
 from recovery.engine import Checkpoint
 from recovery.models import (
@@ -20,7 +22,7 @@ from recovery.models import (
     PlanSnapshot,
     Workout,
 )
-from tests.conftest import make_user
+from tests.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -256,41 +258,67 @@ def test_admin_pain_entry_date_is_checked_like_the_apis(
 
 
 def _clearance_form(patient, day, **fields) -> dict:
-    return {"patient": patient.pk, "cleared_on": day.isoformat(), "therapist": "",
-            "clinician_name": "", "notes": "", **fields}  # fmt: skip
+    return {"patient": patient.pk, "cleared_on": day.isoformat(), "notes": "", **fields}
 
 
-def test_admin_clearance_by_a_linked_therapist_is_theirs(staff_client, patient, therapist, today):
+def test_admin_clearance_is_the_signed_in_linked_therapists(
+    linked_staff_client, staff, patient, therapist, today
+):
     services.pain_entry_create(
         patient=patient, date=today - dt.timedelta(days=1), score=2, region="neck",
         character="ache", onset="unrelated", red_flags=["leg_numbness"],
     )  # fmt: skip
-    form = _clearance_form(patient, today, therapist=therapist.pk, clinician_name="Someone Else")
-    response = staff_client.post(reverse("admin:recovery_clearance_add"), form)
+    # Naming another therapist (or a clinician) in the form changes nothing: it is not a field.
+    form = _clearance_form(patient, today, therapist=therapist.pk, clinician_name="Dr Fake")
+    response = linked_staff_client.post(reverse("admin:recovery_clearance_add"), form)
     assert response.status_code == 302
     clearance = Clearance.objects.get(patient=patient)
-    assert (clearance.source, clearance.clinician_name) == ("therapist", therapist.name)
+    assert (clearance.therapist, clearance.source, clearance.clinician_name) == (
+        staff, "therapist", staff.name,
+    )  # fmt: skip
     assert PlanSnapshot.objects.get(patient=patient).phase == "return"
 
 
 @pytest.mark.parametrize(
-    ("fields", "days", "field"),
-    [
-        ({"therapist": "other"}, 0, "therapist"),  # not linked to the patient
-        ({}, 0, "clinician_name"),  # self-reported without naming the clinician
-        ({"clinician_name": "Dr Rao"}, 1, "cleared_on"),  # tomorrow
-    ],
+    ("linked", "days", "field"),
+    [(False, 0, "patient"), (True, 1, "cleared_on")],  # unlinked; dated tomorrow
 )
 def test_admin_refuses_a_clearance_the_api_would_refuse(
-    staff_client, patient, other_therapist, today, fields, days, field
+    staff, staff_client, patient, today, linked, days, field
 ):
-    if fields.get("therapist") == "other":
-        fields = {"therapist": other_therapist.pk}
-    form = _clearance_form(patient, today + dt.timedelta(days=days), **fields)
+    if linked:
+        CareLink.objects.create(therapist=staff, patient=patient)
+    form = _clearance_form(patient, today + dt.timedelta(days=days))
     response = staff_client.post(reverse("admin:recovery_clearance_add"), form)
     assert response.status_code == 200
     assert list(response.context["adminform"].form.errors) == [field]
     assert not Clearance.objects.exists()
+
+
+def test_only_its_author_changes_or_removes_a_clearance_and_only_while_linked(
+    staff, linked_staff_client, patient, therapist, today
+):
+    by_colleague = services.clearance_record(patient=patient, cleared_on=today, therapist=therapist)
+    self_reported = services.clearance_record(
+        patient=patient, cleared_on=today, clinician_name="Dr Rao"
+    )
+    linked_staff_client.post(
+        reverse("admin:recovery_clearance_add"), _clearance_form(patient, today)
+    )
+    own = Clearance.objects.get(therapist=staff)
+    for clearance in (by_colleague, self_reported):
+        change = reverse("admin:recovery_clearance_change", args=[clearance.pk])
+        delete = reverse("admin:recovery_clearance_delete", args=[clearance.pk])
+        assert linked_staff_client.get(change).status_code == 200  # to view
+        form = _clearance_form(patient, today, notes="edited")
+        assert linked_staff_client.post(change, form).status_code == 403
+        assert linked_staff_client.post(delete, {"post": "yes"}).status_code == 403
+    own_change = reverse("admin:recovery_clearance_change", args=[own.pk])
+    form = _clearance_form(patient, today, notes="seen in clinic")
+    assert linked_staff_client.post(own_change, form).status_code == 302
+    CareLink.objects.filter(therapist=staff).update(ended_at=timezone.now())
+    assert linked_staff_client.post(own_change, {**form, "notes": "later"}).status_code == 403
+    assert sorted(Clearance.objects.values_list("notes", flat=True)) == ["", "", "seen in clinic"]
 
 
 def _log_ache(patient, day: dt.date) -> None:
@@ -338,16 +366,149 @@ def test_moving_an_override_to_another_patient_re_evaluates_both(
     assert Checkpoint.from_data(joined.checkpoint).made_with().rest_min_days == 3
 
 
-def test_admin_edits_a_clearance_whose_therapist_is_no_longer_linked(
-    staff_client, patient, therapist, today
+# --- What the admin shows and changes no more than the API does ------------------------------
+
+
+def _admin_form(client, url: str) -> dict:
+    """The change form's current values, as a browser would post them back."""
+    form = client.get(url).context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if value is None or field.disabled:
+            continue
+        data[name] = (
+            [item.pk for item in value] if name in ("groups", "user_permissions") else value
+        )
+    return data
+
+
+def test_escalations_and_their_acknowledgements_are_shown_and_never_changed(
+    staff_client, history, patient, therapist
 ):
-    clearance = services.clearance_record(patient=patient, cleared_on=today, therapist=therapist)
-    CareLink.objects.filter(patient=patient, therapist=therapist).update(ended_at=timezone.now())
-    form = _clearance_form(patient, today, therapist=therapist.pk, notes="seen in clinic")
-    url = reverse("admin:recovery_clearance_change", args=[clearance.pk])
-    response = staff_client.post(url, form)
-    assert response.status_code == 302
-    clearance.refresh_from_db()
-    assert (clearance.notes, clearance.therapist, clearance.source) == (
-        "seen in clinic", therapist, "therapist",
+    escalation = Escalation.objects.get(patient=patient)
+    services.escalation_acknowledge(escalation=escalation, therapist=therapist)
+    change = reverse("admin:recovery_escalation_change", args=[escalation.pk])
+    forged = {
+        "acknowledgements-TOTAL_FORMS": 2, "acknowledgements-INITIAL_FORMS": 1,
+        "acknowledgements-0-id": escalation.acknowledgements.get().pk,
+        "acknowledgements-0-escalation": escalation.pk, "acknowledgements-0-DELETE": "on",
+        "acknowledgements-1-therapist": patient.pk,
+        "acknowledgements-1-acknowledged_at_0": "2099-01-01",
+    }  # fmt: skip
+    assert staff_client.post(change, forged).status_code == 403
+    delete = reverse("admin:recovery_escalation_delete", args=[escalation.pk])
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 403
+    in_bulk = {"action": "delete_selected", "_selected_action": [escalation.pk], "post": "yes"}
+    staff_client.post(reverse("admin:recovery_escalation_changelist"), in_bulk)
+    assert list(Escalation.objects.values_list("pk", flat=True)) == [escalation.pk]
+    assert list(escalation.acknowledgements.values_list("therapist", flat=True)) == [therapist.pk]
+
+
+def test_a_plan_snapshot_cannot_be_removed(staff_client, history, patient):
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    delete = reverse("admin:recovery_plansnapshot_delete", args=[snapshot.pk])
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 403
+    assert PlanSnapshot.objects.filter(patient=patient).exists()
+
+
+def test_links_and_invitations_come_from_the_api_not_the_admin(staff, staff_client, patient):
+    form = {"therapist": staff.pk, "patient": patient.pk, "created_at_0": "2026-01-01",
+            "created_at_1": "10:00"}  # fmt: skip
+    assert staff_client.post(reverse("admin:accounts_carelink_add"), form).status_code == 403
+    assert staff_client.post(reverse("admin:accounts_invitation_add"), {}).status_code == 403
+    link = CareLink.objects.get(patient=patient)
+    delete = reverse("admin:accounts_carelink_delete", args=[link.pk])
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 403
+    assert list(CareLink.objects.values_list("therapist", "patient")) == [
+        (link.therapist_id, patient.pk)
+    ]
+
+
+def test_a_therapist_on_the_staff_sees_only_their_patients_records(
+    client, therapist, patient, other_patient, today
+):
+    therapist.is_staff = True
+    therapist.save()
+    therapist.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    client.force_login(therapist)
+    mine, theirs = (
+        services.pain_entry_create(
+            patient=someone, date=today, score=3, region="neck", character="ache",
+            onset="unrelated",
+        )
+        for someone in (patient, other_patient)
     )  # fmt: skip
+    listed = client.get(reverse("admin:recovery_painentry_changelist"))
+    assert [row.pk for row in listed.context["cl"].result_list] == [mine.pk]
+    other = client.get(reverse("admin:recovery_painentry_change", args=[theirs.pk]))
+    assert other.status_code == 302  # "does not exist", back to the admin's index
+    for model in ("plansnapshot", "escalation", "workout", "clearance", "guidelineoverride"):
+        response = client.get(reverse(f"admin:recovery_{model}_changelist"))
+        assert {row.patient_id for row in response.context["cl"].result_list} <= {patient.pk}
+
+
+@time_machine.travel(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC), tick=False)
+def test_a_time_zone_changed_in_the_admin_re_evaluates_for_the_new_today(staff_client):
+    patient = make_user("moving@example.test", tz="Pacific/Pago_Pago")  # today: 1 Dec
+    onset = dt.date(2026, 11, 18)  # 1 Dec is rest day 14; 2 Dec, past the longest rest
+    services.pain_entry_create(
+        patient=patient, date=onset, score=8, region="neck", character="sharp",
+        onset="during_exercise",
+    )  # fmt: skip
+    url = reverse("admin:accounts_user_change", args=[patient.pk])
+    form = {**_admin_form(staff_client, url), "timezone": "Pacific/Kiritimati"}
+
+    assert staff_client.post(url, form).status_code == 302
+
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.evaluated_for, snapshot.phase) == (dt.date(2026, 12, 2), "medical_review")
+
+
+def test_an_address_typed_with_capitals_in_the_admin_signs_in(staff_client, anon_client):
+    form = {"email": "New.Patient@Example.TEST", "name": "New", "role": "patient",
+            "timezone": "UTC", "password1": PASSWORD, "password2": PASSWORD}  # fmt: skip
+    assert staff_client.post(reverse("admin:accounts_user_add"), form).status_code == 302
+    assert User.objects.filter(email="new.patient@example.test").exists()
+    response = anon_client.post(
+        "/api/v1/auth/token/", {"email": "New.Patient@Example.TEST", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+
+
+def test_a_note_added_to_an_entry_now_past_the_window_is_saved(staff_client, patient, today):
+    entry = services.pain_entry_create(
+        patient=patient, date=today - dt.timedelta(days=365), score=2, region="neck",
+        character="ache", onset="unrelated",
+    )  # fmt: skip
+    url = reverse("admin:recovery_painentry_change", args=[entry.pk])
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=2)):
+        form = {**_admin_form(staff_client, url), "notes": "from the clinic's paper record"}
+        assert staff_client.post(url, form).status_code == 302
+        moved = {**form, "date": (entry.date - dt.timedelta(days=1)).isoformat()}
+        response = staff_client.post(url, moved)  # a new date is checked, as in the API
+        assert list(response.context["adminform"].form.errors) == ["date"]
+    entry.refresh_from_db()
+    assert (entry.notes, entry.date) == (
+        "from the clinic's paper record",
+        today - dt.timedelta(365),
+    )
+
+
+def test_bounds_in_the_admin_are_named_on_their_field(staff_client, patient, today):
+    form = {"patient": patient.pk, "date": today.isoformat(), "score": 11, "region": "neck",
+            "character": "ache", "onset": "unrelated", "notes": ""}  # fmt: skip
+    response = staff_client.post(reverse("admin:recovery_painentry_add"), form)
+    assert response.context["adminform"].form.errors == {
+        "score": ["Ensure this value is less than or equal to 10."]
+    }
+    assert not PainEntry.objects.exists()
+
+
+def test_an_activity_keeps_its_slug(staff_client):
+    url = reverse("admin:recovery_activity_change", args=["walking"])
+    response = staff_client.post(
+        url, {"slug": "walking2", "name": "Walking", "category": "low_impact"}
+    )
+    assert response.status_code == 302
+    assert not Activity.objects.filter(slug="walking2").exists()
