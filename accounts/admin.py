@@ -5,18 +5,8 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
 
 from accounts.models import CareLink, Invitation, User
+from backend.admin import ReadOnlyAdminMixin
 from recovery import services as recovery_services
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(User)

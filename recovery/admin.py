@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.selectors import is_linked, linked_patients
+from backend.admin import ReadOnlyAdminMixin
 from recovery import services
 from recovery.engine import OVERRIDE_BOUNDS, GuidelineError, guideline_with_overrides
 from recovery.models import (
@@ -187,7 +188,7 @@ class ClearanceForm(PatientRecordForm):
 
     def save(self, commit: bool = True) -> Clearance:
         clearance = super().save(commit=False)
-        if clearance.therapist_id is None:  # a new one; an edit keeps who recorded it
+        if clearance.pk is None:  # a new one; an edit keeps who recorded it
             clearance.therapist = self.signed_in
             clearance.source = ClearanceSource.THERAPIST
             clearance.clinician_name = self.signed_in.name
@@ -256,17 +257,6 @@ class GuidelineOverrideAdmin(LinkedTherapistEditsMixin, RefreshPlanOnSaveMixin, 
     def save_model(self, request, obj, form, change) -> None:
         obj.set_by, obj.set_at = request.user, timezone.now()
         super().save_model(request, obj, form, change)
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(PlanSnapshot)

@@ -5,30 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('recovery', '0004_plansnapshot_sweep_pending'),
+        ("recovery", "0004_plansnapshot_sweep_pending"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='painentry',
-            name='score',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)]),
+            model_name="painentry",
+            name="score",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(0),
+                    django.core.validators.MaxValueValidator(10),
+                ]
+            ),
         ),
         migrations.AlterField(
-            model_name='workout',
-            name='duration_min',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(600)]),
+            model_name="workout",
+            name="duration_min",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(600),
+                ]
+            ),
         ),
         migrations.AlterField(
-            model_name='workout',
-            name='load_kg',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True, validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1000)]),
+            model_name="workout",
+            name="load_kg",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=2,
+                max_digits=6,
+                null=True,
+                validators=[
+                    django.core.validators.MinValueValidator(0),
+                    django.core.validators.MaxValueValidator(1000),
+                ],
+            ),
         ),
         migrations.AlterField(
-            model_name='workout',
-            name='rpe',
-            field=models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(10)], verbose_name='RPE (Borg CR10)'),
+            model_name="workout",
+            name="rpe",
+            field=models.PositiveSmallIntegerField(
+                validators=[
+                    django.core.validators.MinValueValidator(0),
+                    django.core.validators.MaxValueValidator(10),
+                ],
+                verbose_name="RPE (Borg CR10)",
+            ),
         ),
     ]
