@@ -34,6 +34,14 @@ def test_create_user_makes_a_therapist_who_can_sign_in():
     assert "Created therapist theo@clinic.test" in out.getvalue()
 
 
+def test_create_user_without_a_name_takes_the_address_before_the_at():
+    call_command(
+        "create_user", "--role=patient", "--email=bob@example.test",
+        "--password=a-long-enough-password", stdout=io.StringIO(),
+    )  # fmt: skip
+    assert User.objects.get(email="bob@example.test").name == "bob"
+
+
 @pytest.mark.parametrize(
     ("arguments", "named"),
     [

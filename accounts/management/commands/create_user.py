@@ -14,7 +14,9 @@ class Command(BaseCommand):
         parser.add_argument("--role", required=True, choices=Role.values)
         parser.add_argument("--email", required=True)
         parser.add_argument("--password", required=True)
-        parser.add_argument("--name", default="")
+        parser.add_argument(
+            "--name", default="", help="the name shown to others (default: the address before @)"
+        )
         parser.add_argument("--timezone", default="UTC")
 
     def handle(self, *args, **options) -> None:
@@ -23,7 +25,7 @@ class Command(BaseCommand):
                 email=options["email"],
                 password=options["password"],
                 role=options["role"],
-                name=options["name"],
+                name=options["name"] or options["email"].partition("@")[0],
                 timezone_name=options["timezone"],
             )
         except ValidationError as exc:
