@@ -3,10 +3,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
+from rest_framework.authtoken.models import TokenProxy
 
 from accounts.models import CareLink, Invitation, User
 from backend.admin import ReadOnlyAdminMixin
 from recovery import services as recovery_services
+
+# A token is what a patient or therapist gets by signing in: staff never make one for them.
+admin.site.unregister(TokenProxy)
 
 
 @admin.register(User)

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.timezone import now
 
+from backend.validators import single_line
+
 INVITATION_LIFETIME = dt.timedelta(days=7)
 DEFAULT_REMINDER_TIME = dt.time(20, 0)
 
@@ -58,7 +60,7 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
-    name = models.CharField(max_length=150)
+    name = models.CharField(max_length=150, validators=[single_line])
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.PATIENT)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     reminder_time = models.TimeField(default=DEFAULT_REMINDER_TIME)
@@ -84,6 +86,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>" if self.name else self.email
+
+    def save(self, *args, **kwargs) -> None:
+        password_changed = self._password is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            # A new password ends what the old one opened: API tokens too (Django already
+            # ends the sessions), so a token taken with a leaked password stops working.
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user=self).delete()
 
     def clean(self) -> None:
         super().clean()

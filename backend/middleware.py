@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import escape_leading_slashes
 
 from backend.exceptions import API_PREFIX
@@ -26,3 +27,17 @@ class CommonMiddleware(DjangoCommonMiddleware):
             with_slash = escape_leading_slashes(request.get_full_path(force_append_slash=True))
             return HttpResponsePermanentRedirect(with_slash, preserve_request=True)
         return super().process_response(request, response)
+
+
+class NoStoreMiddleware:
+    """Every API answer says `Cache-Control: no-store`: health data must not stay in a
+    browser's, a proxy's or a shared computer's cache."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith(API_PREFIX):
+            add_never_cache_headers(response)
+        return response

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.throttling import sign_in_throttled
 from backend.exceptions import api_not_found
 from recovery import views as web_views
 
@@ -22,8 +23,9 @@ urlpatterns = [
     # Any other API path with its trailing slash: a JSON 404 from a view, so that DEBUG's
     # HTML page never answers an API client. (Without the slash, the 308 to it comes first.)
     re_path(r"^api/(?:.*/)?$", api_not_found),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", sign_in_throttled(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/login/", sign_in_throttled(admin.site.login)),  # before the admin's own
     path("admin/", admin.site.urls),
 ]
 

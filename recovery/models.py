@@ -17,6 +17,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
+from backend.validators import single_line
 from recovery.engine.guideline import OVERRIDE_BOUNDS
 
 NOTES_MAX_LENGTH = 2000
@@ -236,7 +237,7 @@ class Clearance(RecordedModel):
     therapist = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    clinician_name = models.CharField(max_length=150, blank=True)
+    clinician_name = models.CharField(max_length=150, blank=True, validators=[single_line])
 
     class Meta:
         ordering = ["-cleared_on", "-created_at", "-id"]

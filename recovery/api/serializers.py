@@ -14,6 +14,7 @@ from backend.fields import (
     StrictIntegerField,
 )
 from backend.serializers import StrictModelSerializer, StrictSerializer
+from backend.validators import single_line
 from recovery.engine.inputs import Rule
 from recovery.models import (
     NOTES_MAX_LENGTH,
@@ -168,7 +169,7 @@ class ClearanceSerializer(StrictModelSerializer):
 
 
 class SelfReportedClearanceSerializer(ClearanceSerializer):
-    clinician_name = StrictCharField(max_length=150)
+    clinician_name = StrictCharField(max_length=150, validators=[single_line])
 
 
 class TherapistClearanceSerializer(ClearanceSerializer):

@@ -1,0 +1,108 @@
+"""Guessing, caching and leftovers: what a health-data service must not allow."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
+
+from accounts.api.views import TokenView
+from tests.conftest import PASSWORD, client_for
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1"
+WRONG = {"password": "not-the-password"}
+
+
+def test_a_forged_forwarded_for_header_does_not_reset_the_sign_in_limit(patient, monkeypatch):
+    # The "auth" scope's limit, whether or not this run turned the API's rate limits off.
+    monkeypatch.setattr(TokenView, "throttle_classes", [ScopedRateThrottle])
+    cache.clear()
+    client = APIClient()
+    statuses = [
+        client.post(
+            f"{API}/auth/token/", {"email": patient.email, **WRONG},
+            HTTP_X_FORWARDED_FOR=f"10.0.0.{guess}",
+        ).status_code
+        for guess in range(11)
+    ]  # fmt: skip
+    assert statuses == [401] * 10 + [429]
+
+
+@pytest.mark.parametrize("page", ["/accounts/login/", "/admin/login/"])
+def test_signing_in_on_a_web_page_is_rate_limited_like_the_api(settings, client, patient, page):
+    settings.THROTTLE_ENABLED = True
+    cache.clear()
+    guess = {"username": patient.email, "password": "not-the-password"}
+    statuses = [client.post(page, guess).status_code for _ in range(10)]
+    assert statuses == [200] * 10  # the form again, "please enter a correct email"
+    right = client.post(page, {**guess, "password": PASSWORD})
+    assert right.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_web_and_api_sign_in_attempts_add_up(settings, client, patient, monkeypatch):
+    settings.THROTTLE_ENABLED = True
+    monkeypatch.setattr(TokenView, "throttle_classes", [ScopedRateThrottle])
+    cache.clear()
+    for _ in range(10):
+        client.post("/accounts/login/", {"username": patient.email, "password": "wrong"})
+    response = APIClient().post(f"{API}/auth/token/", {"email": patient.email, **WRONG})
+    assert response.status_code == 429
+
+
+def test_a_new_password_ends_the_users_api_tokens(patient, anon_client):
+    token = anon_client.post(
+        f"{API}/auth/token/", {"email": patient.email, "password": PASSWORD}
+    ).json()["token"]
+    patient.set_password("a-brand-new-passphrase-77")
+    patient.save()
+
+    stale = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
+    assert stale.get(f"{API}/me/").status_code == 401
+    assert not Token.objects.filter(user=patient).exists()
+
+
+def test_saving_a_user_without_a_new_password_keeps_their_token(patient):
+    token = Token.objects.create(user=patient)
+    patient.name = "Alice P."
+    patient.save()
+    assert Token.objects.filter(key=token.key).exists()
+
+
+def test_a_password_of_only_spaces_is_refused(anon_client):
+    body = {"email": "spaces@example.test", "password": " " * 12, "name": "S", "timezone": "UTC"}
+    response = anon_client.post(f"{API}/auth/register/", body)
+    assert response.status_code == 400
+    assert "password" in response.json()
+
+
+def test_api_answers_tell_caches_not_to_store_them(patient_client):
+    response = patient_client.get(f"{API}/pain-logs/")
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert "no-store" in APIClient().get(f"{API}/me/")["Cache-Control"]  # a 401 too
+
+
+@pytest.mark.parametrize("name", ["Evil\r\nBcc: victim@example.test", "Tab\there", "Nul\x00"])
+def test_names_are_one_line(patient, anon_client, name):
+    me = client_for(patient).patch(f"{API}/me/", {"name": name})
+    assert (me.status_code, list(me.json())) == (400, ["name"])
+    body = {"email": "new@example.test", "password": PASSWORD, "name": name, "timezone": "UTC"}
+    registered = anon_client.post(f"{API}/auth/register/", body)
+    assert (registered.status_code, list(registered.json())) == (400, ["name"])
+    cleared = client_for(patient).post(
+        f"{API}/clearances/",
+        {"cleared_on": patient.local_today().isoformat(), "clinician_name": name},
+    )
+    assert cleared.status_code == 400
+    assert "clinician_name" in cleared.json()
+    patient.refresh_from_db()
+    assert patient.name == "Alice Patient"
+
+
+def test_staff_cannot_make_an_api_token_for_someone_in_the_admin(admin_client):
+    assert admin_client.get("/admin/authtoken/tokenproxy/add/").status_code == 404
