@@ -96,8 +96,8 @@ def _in(field: str, choices: type[models.TextChoices]) -> Q:
     return Q(**{f"{field}__in": choices.values})
 
 
-# API.md's bounds, each kept twice from one number: a constraint in the database, and the
-# field's validators, which give forms (the admin's) a message that names the bound.
+# API.md's bounds, one number each for the database constraint, the field's validators (so
+# forms, the admin's, name the bound) and the API's serializers.
 SCORE_RANGE = (0, 10)
 DURATION_RANGE = (1, 600)
 RPE_RANGE = (0, 10)

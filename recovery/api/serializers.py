@@ -17,7 +17,11 @@ from backend.serializers import StrictModelSerializer, StrictSerializer
 from backend.validators import single_line
 from recovery.engine.inputs import Rule
 from recovery.models import (
+    DURATION_RANGE,
+    LOAD_KG_RANGE,
     NOTES_MAX_LENGTH,
+    RPE_RANGE,
+    SCORE_RANGE,
     Activity,
     Category,
     Character,
@@ -85,7 +89,7 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 
 class PainEntrySerializer(StrictModelSerializer):
-    score = StrictIntegerField(min_value=0, max_value=10)
+    score = StrictIntegerField(min_value=SCORE_RANGE[0], max_value=SCORE_RANGE[1])
     region = serializers.ChoiceField(choices=Region.choices)
     character = serializers.ChoiceField(choices=Character.choices)
     onset = serializers.ChoiceField(choices=Onset.choices)
@@ -121,13 +125,13 @@ class PainEntrySerializer(StrictModelSerializer):
 
 class WorkoutSerializer(StrictModelSerializer):
     activity = ActivitySlugField()
-    duration_min = StrictIntegerField(min_value=1, max_value=600)
-    rpe = StrictIntegerField(min_value=0, max_value=10)
+    duration_min = StrictIntegerField(min_value=DURATION_RANGE[0], max_value=DURATION_RANGE[1])
+    rpe = StrictIntegerField(min_value=RPE_RANGE[0], max_value=RPE_RANGE[1])
     load_kg = StrictDecimalField(
         max_digits=6,
         decimal_places=2,
-        min_value=0,
-        max_value=1000,
+        min_value=LOAD_KG_RANGE[0],
+        max_value=LOAD_KG_RANGE[1],
         required=False,
         allow_null=True,
         coerce_to_string=False,
