@@ -12,9 +12,8 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 
-UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 BODY_METHODS = ("POST", "PUT", "PATCH")
 # Query parameters a request cannot get wrong: pagination falls back to its defaults (an
 # out-of-range page is a 404, listed with the other 404s).
@@ -60,7 +59,7 @@ class AutoSchema(SpectacularAutoSchema):
             yield 400, "Bad input: each bad field named.", {"anyOf": [FIELD_ERRORS, detail]}
         if signed_in:
             yield 401, "Not signed in, or the token is not valid.", detail
-            if self._role_restricted() or self.method in UNSAFE_METHODS:
+            if self._role_restricted() or self.method not in SAFE_METHODS:
                 yield 403, "For another role, or a session request without its CSRF token.", detail
         if has_path_id or "page" in queried:
             yield 404, "No such record among those you can see (or no such page).", detail
