@@ -253,6 +253,12 @@ def test_doms_advice_talks_about_soreness_heat_and_stretching() -> None:
         assert words in text
 
 
+def test_doms_counts_a_workout_of_any_effort() -> None:
+    # RPE 0 is a valid workout (GUIDELINES.md: `rpe` 0–10), though its session load is 0.
+    records = history(workout(day(-2), "stretching", 30, 0), entry(D, 3, "ache", "delayed"))
+    assert "DOMS" in rules_of(evaluate(records, D).advice)
+
+
 # --- COLD_FIRST_48H / HEAT_OR_COLD / REST_MIN --------------------------------------------------
 
 
@@ -264,6 +270,22 @@ def test_cold_for_the_first_48_hours_then_heat_or_cold(rest_day, cold, heat) -> 
     assert plan.day_in_phase == rest_day
     assert ("COLD_FIRST_48H" in rules_of(plan.advice)) is cold
     assert ("HEAT_OR_COLD" in rules_of(plan.advice)) is heat
+
+
+@pytest.mark.parametrize(("rest_day", "cold"), [(1, True), (2, True), (3, False)])
+def test_a_rest_after_a_flare_begins_with_48_hours_of_cold(rest_day, cold) -> None:
+    # RECURRENCE: "back to rest, day 1 = the flare's date", so the cold days count from it,
+    # not from the episode's first day.
+    start = day(-40)
+    flare_day = start + timedelta(days=RETURN_STARTS + 5)
+    records = history(
+        into_return(start, RETURN_STARTS + 4), entry(flare_day, 5),
+        daily(flare_day + timedelta(days=1), [5, 5]),
+    )  # fmt: skip
+    plan = evaluate(records, flare_day + timedelta(days=rest_day - 1))
+    assert (plan.phase, plan.day_in_phase) == ("rest", rest_day)
+    assert ("COLD_FIRST_48H" in rules_of(plan.advice)) is cold
+    assert ("HEAT_OR_COLD" in rules_of(plan.advice)) is not cold
 
 
 def test_cold_advice_wording() -> None:
@@ -341,6 +363,18 @@ def test_rest_exit_needs_two_latest_logs_within_the_last_three_days(logged_offse
     records = history(sharp(D, 8), [entry(day(k), 1) for k in logged_offsets])
     plan = evaluate(records, day(6))  # rest day 7, the first day REST_EXIT may act
     assert (plan.phase == "return") is exits
+
+
+@pytest.mark.parametrize("minimum", [1, 2])
+def test_rest_exit_counts_only_the_logs_of_the_rest_itself(minimum) -> None:
+    # Scores of 1 up to the day before a sharp flare scored 1: the flare's rest has one
+    # logged day on its day 1 and day 2, so it cannot end there, whatever came before it.
+    g = guideline_with_overrides({"rest_after_flare_days": minimum})
+    start = day(-40)
+    flare_day = start + timedelta(days=RETURN_STARTS + 5)
+    records = history(into_return(start, RETURN_STARTS + 4), sharp(flare_day, 1))
+    plan = evaluate(records, flare_day + timedelta(days=minimum - 1), g)
+    assert (plan.phase, plan.day_in_phase) == ("rest", minimum)
 
 
 def test_rest_exit_after_a_flare_drops_one_stage_and_needs_three_days() -> None:
@@ -562,6 +596,18 @@ def test_persist_14d_opens_an_episode_in_review(length, phase) -> None:
         assert raised(plan, "PERSIST_14D")[0].anchor == f"date:{day(1 - length).isoformat()}"
 
 
+def test_persist_14d_moves_a_return_to_medical_review() -> None:
+    # "any phase": a streak of 3s (pain days, below the flare minimum) in return.
+    start = day(-40)
+    streak_from = start + timedelta(days=RETURN_STARTS + 1)
+    records = history(into_return(start, RETURN_STARTS), daily(streak_from, [3] * 15))
+    assert evaluate(records, streak_from + timedelta(days=13)).phase == "return"
+    plan = evaluate(records, streak_from + timedelta(days=14))
+    assert (plan.phase, plan.day_in_phase, plan.clearance_required) == ("medical_review", 1, True)
+    assert plan.reasons[0].rule == "PERSIST_14D"
+    assert plan.episode.start == start  # the same episode, now in review
+
+
 def test_same_streak_does_not_send_the_patient_back_to_review_after_a_clearance() -> None:
     # Pain of 3 every day: a pain day, but below the flare minimum in return.
     records = history(_streak(list(range(-20, 1)), 3), clearance(day(-3)))
@@ -601,6 +647,24 @@ def test_chronic_3m_needs_all_13_windows(pain_offsets, raised_offsets) -> None:
 def test_chronic_3m_counts_pain_days_only(score, fires) -> None:
     plan = evaluate(history([entry(day(-7 * k), score) for k in range(13)]), D)
     assert bool(raised(plan, "CHRONIC_3M")) is fires
+
+
+def test_chronic_3m_windows_are_seven_days_long() -> None:
+    # A pain day every 8 days, and a pain-free log the day before each: D−55…D−49 holds no
+    # pain day, so no day has all 13 windows holding one (eight-day windows would).
+    pain = [entry(day(-8 * k), 3) for k in range(12)]
+    calm = [entry(day(-8 * k - 1), 0) for k in range(12)]
+    assert not raised(evaluate(history(pain, calm), D), "CHRONIC_3M")
+
+
+def test_persist_is_applied_before_chronic_3m_on_the_same_day() -> None:
+    # "Order": … PERSIST_*, CHRONIC_3M …; a plan lists escalations in the order raised.
+    records = history([entry(day(-7 * k), 3) for k in range(1, 13)], daily(day(-3), [3] * 4))
+    plan = evaluate(records, D)
+    assert [(e.rule, e.raised_on) for e in plan.escalations] == [
+        ("PERSIST_3D", D),
+        ("CHRONIC_3M", D),
+    ]
 
 
 def test_chronic_3m_at_most_once_in_91_days_and_open_for_7() -> None:
@@ -785,6 +849,19 @@ def test_trigger_categories_are_barred_on_stage_3_days_1_to_7(stage_day, barred)
     assert plan.allowed_categories == expected
 
 
+def test_trigger_categories_are_only_the_high_risk_ones() -> None:
+    start = day(-80)
+    records = history(
+        workout(start, "walking", 30, 3, at=8),  # recorded before the onset, same day
+        workout(start - timedelta(days=1), "running", 40, 6),
+        into_return(start, 60),
+    )
+    plan = evaluate(records, start + timedelta(days=RETURN_STARTS + 28))  # stage 3, day 1
+    assert (plan.stage, plan.day_in_stage) == (3, 1)
+    assert plan.episode.trigger_categories == ("high_impact",)
+    assert plan.allowed_categories == tuple(c for c in ALL if c != "high_impact")
+
+
 # --- CLEARANCE and the order of one day's records ----------------------------------------------
 
 
@@ -878,6 +955,15 @@ def test_missed_logs_only_in_an_episode() -> None:
     plan = evaluate(history(entry(day(-20), 5)), D)
     assert "MISSED_LOGS" not in rules_of(plan.advice)
     assert not plan.escalations
+
+
+def test_missed_logs_escalates_in_medical_review_too() -> None:
+    # "in an episode (any of its phases)": a review waiting for a clearance included.
+    plan = evaluate(history(entry(day(-10), 2, flags=("night_pain",))), day(-3))
+    assert plan.phase == "medical_review"
+    assert [(e.anchor, e.raised_on, e.level) for e in raised(plan, "MISSED_LOGS")] == [
+        (f"date:{day(-10).isoformat()}", day(-3), "attention")
+    ]
 
 
 def test_missed_logs_closes_on_the_next_entry() -> None:
@@ -1118,6 +1204,29 @@ def test_weekly_load_cap_defaults_to_1000_with_fewer_than_two_workouts(count) ->
     assert plan.weekly_load_cap == pytest.approx(500)
 
 
+@pytest.mark.parametrize("same_day", [False, True])
+def test_weekly_load_cap_baseline_needs_only_two_workouts(same_day) -> None:
+    # Two workouts, on two days or on one: "fewer than 2" is not met, so no default.
+    start = day(-40)
+    second_on = start - timedelta(days=10 if same_day else 3)
+    baseline = [
+        workout(start - timedelta(days=10), "cycling", 60, 4),  # 240
+        workout(second_on, "walking", 30, 2),  # 60
+    ]
+    plan = evaluate(history(baseline, into_return(start, 39)), start + timedelta(days=8))
+    assert plan.phase == "return"
+    assert plan.weekly_load_cap == pytest.approx((240 + 60) / 4 * 0.5)
+
+
+@pytest.mark.parametrize(("segment_day", "cap"), [(7, 500.0), (8, 550.0)])
+def test_weekly_load_cap_week_2_begins_on_the_segments_day_8(segment_day, cap) -> None:
+    start = day(-60)
+    on = start + timedelta(days=RETURN_STARTS + segment_day - 1)
+    plan = evaluate(history(into_return(start, 40)), on)
+    assert (plan.phase, plan.day_in_phase) == ("return", segment_day)
+    assert plan.weekly_load_cap == pytest.approx(cap)
+
+
 def test_weekly_load_cap_restarts_with_each_return_segment() -> None:
     start = day(-60)
     flare_day = start + timedelta(days=RETURN_STARTS + 15)  # stage 2, week 3 of the segment
@@ -1237,6 +1346,30 @@ def test_weekly_increase_override_changes_the_cap() -> None:
     text = " ".join(i.text for i in plan.advice)
     assert "20%" in text
     assert "therapist set your weekly load increase" in text
+
+
+def test_flare_warning_names_the_overridden_flare_minimum() -> None:
+    g = guideline_with_overrides({"flare_min": 6})
+    start = day(-40)
+    plan = evaluate(history(into_return(start, 20)), start + timedelta(days=RETURN_STARTS + 2), g)
+    text = next(i.text for i in plan.advice if "stop and log it" in i.text)
+    assert text.startswith("If your pain reaches 6 out of 10 or more")
+
+
+def test_rest_exit_advice_names_the_overridden_improved_max() -> None:
+    g = guideline_with_overrides({"improved_max": 3})
+    text = next(i.text for i in evaluate(history(sharp(D)), D, g).advice if "two latest" in i.text)
+    assert "are 3 or lower" in text
+
+
+def test_rest_min_after_a_flare_names_the_overridden_flare_minimum() -> None:
+    g = guideline_with_overrides({"rest_after_flare_days": 5})
+    start = day(-40)
+    flare_day = start + timedelta(days=RETURN_STARTS + 5)
+    records = history(into_return(start, RETURN_STARTS + 4), entry(flare_day, 5))
+    plan = evaluate(records, flare_day + timedelta(days=1), g)
+    (text,) = [i.text for i in plan.reasons if i.rule == "REST_MIN"]
+    assert "your minimum rest after a flare-up to 5 days (usually 3 days)" in text
 
 
 # --- guideline_with_overrides ------------------------------------------------------------------
