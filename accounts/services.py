@@ -6,11 +6,13 @@ import datetime as dt
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import CareLink, Invitation, Role, User
+
+EMAIL_TAKEN = "An account with this email already exists."
 
 
 def user_create(
@@ -35,11 +37,18 @@ def user_create(
     except ValidationError as exc:
         errors["password"] = list(exc.messages)
     if User.objects.filter(email__iexact=email).exists():
-        errors["email"] = ["An account with this email already exists."]
+        errors["email"] = [EMAIL_TAKEN]
     if errors:
         raise ValidationError(errors)
     user.set_password(password)
-    user.save()
+    try:
+        with transaction.atomic():  # a savepoint: a caller's transaction outlives a refusal
+            user.save()
+    except IntegrityError:
+        # Another request stored the same address after the check above.
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError({"email": [EMAIL_TAKEN]}) from None
+        raise
     return user
 
 

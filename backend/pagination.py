@@ -22,6 +22,12 @@ class Pagination(PageNumberPagination):
             _check_positive_whole(request.query_params, name)
         return super().paginate_queryset(queryset, request, view)
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
+
 
 def _check_positive_whole(params, name: str) -> None:
     value = params.get(name)

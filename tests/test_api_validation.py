@@ -432,7 +432,8 @@ def test_plan_date_follows_the_patients_time_zone(db, tz, day, accepted):
 
 @pytest.mark.parametrize("who", ["patient", "therapist"])
 @pytest.mark.parametrize(
-    "bad", ["tomorrow", "2026-02-30", "not-a-date", "2026-03-10T00:00", "20260310", "2026-3-10"]
+    "bad",
+    ["tomorrow", "2026-02-30", "not-a-date", "2026-03-10T00:00", "20260310", "2026-3-10", ""],
 )
 def test_plan_date_after_local_today_or_malformed_is_refused(request, patient, today, who, bad):
     path = "/plan/" if who == "patient" else f"/patients/{patient.id}/plan/"
@@ -463,6 +464,7 @@ LISTS = [
     ({"to": "2026-13-01"}, {"to"}),
     ({"from": "2026-02-30"}, {"from"}),
     ({"from": "2026-3-1"}, {"from"}),
+    ({"from": ""}, {"from"}),
     ({"from": "2026-03-10", "to": "2026-03-01"}, {"from", "to"}),
 ])  # fmt: skip
 def test_bad_date_range_is_refused_naming_the_param(request, patient, who, path, query, named):
@@ -706,6 +708,24 @@ def test_bad_registration_is_refused_naming_the_field(anon_client, patient, fiel
     assert stored_rows() == before
 
 
+def test_a_registration_racing_another_for_its_address_is_refused_naming_the_email(
+    anon_client, monkeypatch
+):
+    # The other request stores the address after this one has checked it is free.
+    set_password = User.set_password
+
+    def racing(user: User, raw_password: str) -> None:
+        User.objects.bulk_create([User(email=user.email, name="First")])
+        set_password(user, raw_password)
+
+    monkeypatch.setattr(User, "set_password", racing)
+
+    response = anon_client.post(f"{API}/auth/register/", register_body(), format="json")
+
+    assert_rejected(response, "email")
+    assert list(User.objects.values_list("email", "name")) == [(register_body()["email"], "First")]
+
+
 @pytest.mark.parametrize(("field", "value"), [
     ("reminder_time", "25:00"),
     ("reminder_time", "8pm"),
@@ -881,6 +901,20 @@ def test_an_api_path_nothing_matches_answers_json_404(settings, therapist_client
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+@pytest.mark.parametrize("signed_in", [True, False], ids=["token", "anonymous"])
+def test_a_write_to_an_api_path_nothing_matches_answers_json_404(patient, method, signed_in):
+    # A client that checks CSRF as browsers' requests are checked: the test client skips it.
+    client = APIClient(enforce_csrf_checks=True)
+    if signed_in:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=patient).key}")
+    for path in ("/pain-logs/abc/", "/no-such-thing/", "/"):
+        response = getattr(client, method)(f"{API}{path}", {}, format="json")
+
+        assert response.status_code == 404, (method, path)
+        assert response.json() == {"detail": "Not found."}
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["DEBUG=0", "DEBUG=1"])

@@ -139,6 +139,10 @@ def test_every_answer_a_patient_and_a_therapist_get_is_the_one_the_schema_descri
         ("/api/v1/plan/", "get", patient_client.get("/api/v1/plan/?date=2999-01-01")),
         ("/api/v1/pain-logs/{id}/", "get", therapist_client.get(entry)),
         ("/api/v1/patients/{patient_id}/", "get", therapist_client.get("/api/v1/patients/0/")),
+        ("/api/v1/auth/token/", "post", anon_client.post(
+            "/api/v1/auth/token/", {"email": patient.email, "password": "wrong"}, format="json")),
+        ("/api/v1/care-links/", "get", patient_client.get("/api/v1/care-links/?page=0")),
+        ("/api/v1/pain-logs/", "get", patient_client.get("/api/v1/pain-logs/?page_size=0")),
     ]  # fmt: skip
     assert [response.status_code for *_, response in bad] == [
         400,
@@ -149,6 +153,9 @@ def test_every_answer_a_patient_and_a_therapist_get_is_the_one_the_schema_descri
         400,
         403,
         404,
+        401,
+        400,
+        400,
     ]
     for template, method, response in bad:
         check(schema, template, method, response)
@@ -184,3 +191,53 @@ def test_request_bodies_refuse_unknown_fields_and_response_bodies_carry_every_fi
     assert set(components["PainEntry"]["required"]) == set(components["PainEntry"]["properties"])
     # No developer note leaks into the descriptions clients read.
     assert all("misspelt" not in c.get("description", "") for c in components.values())
+
+
+def request_errors(schema: dict, component: str, body: dict) -> list[str]:
+    """What the schema finds wrong with `body` as the request component `component`."""
+    document = {
+        "components": as_json_schema(schema["components"]),
+        **as_json_schema(schema["components"]["schemas"][component]),
+    }
+    return [error.message for error in Draft202012Validator(document).iter_errors(body)]
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [
+        ({"rest_min_days": 5, "weekly_increase": 0.15}, True),
+        ({"stage_days": None}, True),
+        ({"rest_min_days": 2}, False),  # below its bound
+        ({"weekly_increase": 0.3}, False),
+        ({"rest_min_days": "5"}, False),
+        ({"no_such_value": 1}, False),
+    ],
+)
+def test_the_overrides_body_is_documented_as_the_api_takes_it(
+    schema, patient, therapist_client, body, accepted
+):
+    response = therapist_client.patch(
+        f"/api/v1/patients/{patient.id}/overrides/", body, format="json"
+    )
+
+    assert response.status_code == (200 if accepted else 400), response.content
+    assert (request_errors(schema, "PatchedOverrideValuesRequest", body) == []) is accepted
+
+
+@pytest.mark.parametrize(("name", "accepted"), [("Ann Lee", True), ("Ann\tLee", False)])
+def test_a_registered_name_is_documented_as_one_line(schema, anon_client, name, accepted):
+    body = {"email": "new@example.test", "password": "Long-pass-123!", "name": name,
+            "timezone": "UTC"}  # fmt: skip
+    response = anon_client.post("/api/v1/auth/register/", body, format="json")
+
+    assert response.status_code == (201 if accepted else 400), response.content
+    assert (request_errors(schema, "RegisterRequest", body) == []) is accepted
+
+
+def test_pagination_parameters_are_documented_from_1(schema):
+    parameters = schema["paths"]["/api/v1/pain-logs/"]["get"]["parameters"]
+    paging = {p["name"]: p["schema"] for p in parameters if p["name"] in ("page", "page_size")}
+    assert paging == {
+        "page": {"type": "integer", "minimum": 1},
+        "page_size": {"type": "integer", "minimum": 1},
+    }

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from accounts.models import CareLink, Invitation, User, validate_timezone
 from backend.fields import HourMinuteField, StrictCharField, StrictEmailField
 from backend.serializers import StrictModelSerializer, StrictSerializer
+from backend.validators import single_line
 
 
 class MeSerializer(StrictModelSerializer):
@@ -20,7 +21,7 @@ class MeSerializer(StrictModelSerializer):
 class RegisterSerializer(StrictSerializer):
     email = StrictEmailField(max_length=254)
     password = StrictCharField(write_only=True, max_length=256, trim_whitespace=False)
-    name = StrictCharField(max_length=150)
+    name = StrictCharField(max_length=150, validators=[single_line])
     timezone = StrictCharField(max_length=64, validators=[validate_timezone])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -25,6 +25,7 @@ from accounts.api.serializers import (
 from accounts.models import Role
 from accounts.permissions import IsPatient, IsTherapist
 from backend.parsers import reject_body
+from backend.schema import ErrorSerializer
 from recovery import services as recovery_services
 
 
@@ -59,7 +60,13 @@ class TokenView(APIView):
         # Wrong credentials answer 401 (with the scheme to use), not 403.
         return "Token"
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer})
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenSerializer,
+            401: OpenApiResponse(ErrorSerializer, description="The email or password is wrong."),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)

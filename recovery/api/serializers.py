@@ -15,6 +15,7 @@ from backend.fields import (
 )
 from backend.serializers import StrictModelSerializer, StrictSerializer
 from backend.validators import single_line
+from recovery.engine import DEFAULT_GUIDELINE, OVERRIDE_BOUNDS
 from recovery.engine.inputs import Rule
 from recovery.models import (
     DURATION_RANGE,
@@ -354,6 +355,29 @@ class ClearanceRecordedSerializer(ClearanceSerializer):
 
     class Meta(ClearanceSerializer.Meta):
         fields = [*ClearanceSerializer.Meta.fields, "effect"]
+
+
+def _override_value_field(name: str) -> serializers.Field:
+    minimum, maximum = OVERRIDE_BOUNDS[name]
+    whole = isinstance(getattr(DEFAULT_GUIDELINE, name), int)  # day counts and scores
+    field = serializers.IntegerField if whole else serializers.FloatField
+    return field(
+        min_value=minimum,
+        max_value=maximum,
+        allow_null=True,
+        required=False,
+        help_text=f"Default {getattr(DEFAULT_GUIDELINE, name)}; null restores it.",
+    )
+
+
+# The body of PATCH /patients/{id}/overrides/, for the schema: one optional field per value a
+# therapist may override, within its bounds. (The view checks a body itself and the service
+# checks the values together, since rest_max_days must stay at least rest_min_days.)
+OverrideValuesSerializer = type(
+    "OverrideValuesSerializer",
+    (StrictSerializer,),
+    {name: _override_value_field(name) for name in OVERRIDE_BOUNDS},
+)
 
 
 class OverrideSerializer(serializers.Serializer):

@@ -24,6 +24,7 @@ from recovery.api.serializers import (
     DateRangeSerializer,
     EscalationSerializer,
     OverrideSerializer,
+    OverrideValuesSerializer,
     PainEntrySerializer,
     PatientDetailSerializer,
     PatientSummarySerializer,
@@ -51,11 +52,14 @@ PLAN_DATE_PARAMETER = OpenApiParameter(
 )
 
 
+def query_values(request: Request, *names: str) -> dict[str, str]:
+    """The named query parameters as sent, in a plain dict: given the QueryDict itself, DRF's
+    fields take an empty value as not sent, and `?date=` is a bad date, not no date."""
+    return {name: request.query_params[name] for name in names if name in request.query_params}
+
+
 def filter_date_range(queryset: QuerySet, request: Request, field: str = "date") -> QuerySet:
-    params = {
-        key: request.query_params[key] for key in ("from", "to") if key in request.query_params
-    }
-    query = DateRangeSerializer(data=params)
+    query = DateRangeSerializer(data=query_values(request, "from", "to"))
     query.is_valid(raise_exception=True)
     if "from" in query.validated_data:
         queryset = queryset.filter(**{f"{field}__gte": query.validated_data["from"]})
@@ -65,7 +69,7 @@ def filter_date_range(queryset: QuerySet, request: Request, field: str = "date")
 
 
 def plan_response(request: Request, patient: User) -> Response:
-    query = PlanQuerySerializer(data=request.query_params, context={"patient": patient})
+    query = PlanQuerySerializer(data=query_values(request, "date"), context={"patient": patient})
     query.is_valid(raise_exception=True)
     on_date = query.validated_data.get("date") or patient.local_today()
     return Response(PlanSerializer(selectors.plan_for(patient=patient, on_date=on_date)).data)
@@ -340,7 +344,7 @@ class PatientOverridesView(LinkedPatientMixin, APIView):
     def get(self, request: Request, patient_id: int) -> Response:
         return Response(self._body(self.get_patient()))
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses=OverrideSerializer(many=True))
+    @extend_schema(request=OverrideValuesSerializer, responses=OverrideSerializer(many=True))
     def patch(self, request: Request, patient_id: int) -> Response:
         patient = self.get_patient()
         values = self._parse(request.data)
