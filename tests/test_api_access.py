@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import time_machine
 from django.urls import URLPattern, URLResolver
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.api import urls as accounts_urls
 from accounts.models import CareLink, Invitation, User
+from recovery import services
 from recovery.api import urls as recovery_urls
 from recovery.models import (
     Activity,
@@ -390,11 +392,39 @@ def test_therapist_patient_records_hold_only_that_patient(world):
     theo = client_for(world.users["theo"])
     alice = world.ids["alice"]
 
+    Clearance.objects.create(
+        patient=world.users["bob"], cleared_on=world.today, source="self", clinician_name="Dr B"
+    )
+
     pains = rows(theo.get(f"{API}/patients/{alice}/pain-logs/"))
     workouts = rows(theo.get(f"{API}/patients/{alice}/workouts/"))
+    clearances = rows(theo.get(f"{API}/patients/{alice}/clearances/"))
 
     assert [row["id"] for row in pains] == [world.ids["alice_pain"]]
     assert [row["id"] for row in workouts] == [world.ids["alice_workout"]]
+    assert [row["id"] for row in clearances] == [world.ids["alice_clearance"]]
+
+
+def test_overrides_are_each_patients_own(world):
+    alice, bob = world.users["alice"], world.users["bob"]
+    theo, olivia = world.users["theo"], world.users["olivia"]
+    CareLink.objects.create(therapist=olivia, patient=bob)
+    services.overrides_set(patient=alice, values={"stage_days": 10}, set_by=theo)
+    services.overrides_set(patient=bob, values={"stage_days": 20, "flare_min": 5}, set_by=olivia)
+    theo_client = client_for(theo)
+
+    listed = theo_client.get(f"{API}/patients/{alice.id}/overrides/").json()
+    restored = theo_client.patch(
+        f"{API}/patients/{alice.id}/overrides/", {"stage_days": None}, format="json"
+    )
+
+    set_for_alice = {row["name"]: (row["value"], row["set_by"]) for row in listed if row["set_by"]}
+    assert set_for_alice == {"stage_days": (10, str(theo))}
+    assert restored.status_code == 200
+    assert sorted(GuidelineOverride.objects.values_list("patient_id", "name", "value")) == [
+        (bob.id, "flare_min", 5),
+        (bob.id, "stage_days", 20),
+    ]
 
 
 @pytest.mark.parametrize("who", ["bob", "olivia"])
@@ -460,6 +490,22 @@ def test_acknowledgement_is_per_therapist(world):
     assert [(row["id"], row["acknowledged_at"]) for row in by_olivia] == [(escalation_id, None)]
     by_alice = rows(client_for(world.users["alice"]).get(f"{API}/escalations/"))
     assert by_alice[0]["acknowledged_at"] is not None
+
+
+def test_a_patient_sees_when_their_escalation_was_first_acknowledged(world):
+    olivia = world.users["olivia"]
+    CareLink.objects.create(therapist=olivia, patient=world.users["alice"])
+    url = f"{API}/escalations/{world.ids['alice_esc']}/acknowledge/"
+    start = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        first = client_for(world.users["theo"]).post(url).json()["acknowledged_at"]
+    with time_machine.travel(start + dt.timedelta(hours=2), tick=False):
+        client_for(olivia).post(url)
+
+    by_alice = rows(client_for(world.users["alice"]).get(f"{API}/escalations/"))
+
+    assert EscalationAcknowledgement.objects.count() == 2
+    assert by_alice[0]["acknowledged_at"] == first
 
 
 def test_escalations_list_newest_first_with_the_contract_fields(world):

@@ -55,6 +55,19 @@ def test_a_clearance_outside_medical_review_is_stored_and_says_it_changed_nothin
     assert Clearance.objects.filter(patient=patient).count() == 1  # still on record
 
 
+def test_a_second_clearance_during_the_return_it_began_says_it_changed_nothing(
+    patient, patient_client, therapist_client, today
+) -> None:
+    reviewed_on = today - dt.timedelta(days=3)
+    log(patient_client, reviewed_on, 5, red_flags=("leg_numbness",))
+    assert clear(therapist_client, patient, reviewed_on)["effect"]["cleared"] is True
+
+    body = clear(therapist_client, patient, today)  # return day 4: no review left to end
+
+    assert (body["effect"]["cleared"], body["effect"]["phase"]) == (False, "return")
+    assert "changed nothing" in body["effect"]["text"]
+
+
 def test_a_clearance_dated_the_day_an_over_long_rest_is_reviewed_warns_to_date_it_later(
     patient, patient_client, therapist_client, today
 ) -> None:

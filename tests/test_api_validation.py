@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.db import DataError, IntegrityError
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import Invitation, User
+from accounts.models import CareLink, Invitation, User
+from recovery import services
 from recovery.models import (
     Activity,
     Clearance,
@@ -209,6 +211,21 @@ def test_pain_entry_boundaries_are_accepted(patient_client, today, field, value)
     assert response.status_code == 201, response.content
     stored = PainEntry.objects.get(id=response.json()["id"])
     assert getattr(stored, field) == value
+
+
+def test_an_edit_can_clear_an_entrys_red_flags(patient, patient_client, today):
+    body = with_field(pain_body(today), "red_flags", ["night_pain"])
+    entry = patient_client.post(f"{API}/pain-logs/", body, format="json").json()
+    assert PlanSnapshot.objects.get(patient=patient).phase == "medical_review"
+
+    response = patient_client.patch(
+        f"{API}/pain-logs/{entry['id']}/", {"red_flags": []}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["red_flags"] == []
+    assert PainEntry.objects.get(id=entry["id"]).red_flags == []
+    assert PlanSnapshot.objects.get(patient=patient).phase != "medical_review"
 
 
 # --- Workouts ------------------------------------------------------------------------------
@@ -430,6 +447,23 @@ def test_plan_date_follows_the_patients_time_zone(db, tz, day, accepted):
     )
 
 
+@pytest.mark.parametrize(
+    ("tz", "local_today"),
+    [("Pacific/Kiritimati", KIRITIMATI_TODAY), ("Pacific/Pago_Pago", PAGO_PAGO_TODAY)],
+)
+def test_a_therapists_patient_detail_is_the_plan_of_the_patients_today(
+    therapist, therapist_client, tz, local_today
+):
+    far = make_user("far@example.test", tz=tz)
+    CareLink.objects.create(therapist=therapist, patient=far)
+
+    with time_machine.travel(NOW, tick=False):
+        response = therapist_client.get(f"{API}/patients/{far.id}/")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["plan"]["date"] == local_today.isoformat()
+
+
 @pytest.mark.parametrize("who", ["patient", "therapist"])
 @pytest.mark.parametrize(
     "bad",
@@ -597,6 +631,7 @@ def test_therapist_clearance_is_recorded_under_the_therapists_name(
     ({"rest_min_days": 10, "rest_max_days": 8}, "rest_max_days"),
     ({"max_rpe": 5}, "max_rpe"),
     ({"bogus": 1}, "bogus"),
+    ({"bogus": None}, "bogus"),  # a removal of no value the guideline has
     # All or nothing: one bad value keeps the good one from being stored.
     ({"stage_days": 10, "weekly_increase": 0.3}, "weekly_increase"),
 ])  # fmt: skip
@@ -706,6 +741,22 @@ def test_bad_registration_is_refused_naming_the_field(anon_client, patient, fiel
 
     assert_rejected(response, field)
     assert stored_rows() == before
+
+
+@pytest.mark.parametrize("refusal", [IntegrityError, DataError])
+def test_a_row_the_database_refuses_is_a_400_not_a_500(patient_client, today, monkeypatch, refusal):
+    # The validators should stop such a row first; if one is missing, the client still gets
+    # a 4xx saying so, and the database keeps nothing.
+    def refused(**fields: object) -> None:
+        raise refusal("a constraint the validators did not know")
+
+    monkeypatch.setattr(services, "pain_entry_create", refused)
+
+    response = patient_client.post(f"{API}/pain-logs/", pain_body(today), format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"detail"}
+    assert not PainEntry.objects.exists()
 
 
 def test_a_registration_racing_another_for_its_address_is_refused_naming_the_email(

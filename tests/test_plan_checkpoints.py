@@ -115,6 +115,29 @@ def test_six_weeks_of_saves_store_exactly_what_full_replays_store(patient, thera
     assert {"ACUTE_ONSET", "RECURRENCE", "RED_FLAG_URGENT"} <= rules
 
 
+def test_editing_and_deleting_a_past_workout_store_what_full_replays_store(
+    patient, patient_client
+) -> None:
+    today = patient.local_today()
+    assert (
+        patient_client.post(
+            "/api/v1/pain-logs/", pain_body(today - dt.timedelta(days=3), 2), format="json"
+        ).status_code
+        == 201
+    )
+    body = {"date": (today - dt.timedelta(days=1)).isoformat(), "activity": "running",
+            "duration_min": 60, "rpe": 8}  # fmt: skip
+    workout = patient_client.post("/api/v1/workouts/", body, format="json").json()
+    with_workout = PlanSnapshot.objects.get(patient=patient).checkpoint
+    url = f"/api/v1/workouts/{workout['id']}/"
+
+    assert patient_client.patch(url, {"rpe": 3}, format="json").status_code == 200
+    assert_stored_as_a_full_replay(patient)
+    assert patient_client.delete(url).status_code == 204
+    assert_stored_as_a_full_replay(patient)
+    assert PlanSnapshot.objects.get(patient=patient).checkpoint != with_workout
+
+
 @pytest.fixture
 def spied_histories(monkeypatch) -> list[dt.date | None]:
     """Every history load: None for a full replay, the checkpoint's day for a resume."""

@@ -83,6 +83,38 @@ def test_patients_with_nothing_recent_and_no_episode_are_not_swept(patient, othe
     assert jobs.sweep_candidate_ids(now=dt.datetime.now(dt.UTC)) == [patient.id]
 
 
+@pytest.mark.parametrize(("days_ago", "swept"), [(1, True), (60, True), (92, True), (93, False)])
+def test_a_record_in_the_last_92_days_makes_a_patient_a_candidate(patient, days_ago, swept):
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+    with time_machine.travel(now, tick=False):
+        add_pain(patient, now.date() - dt.timedelta(days=days_ago), 1)
+    # Only the record: no episode open, nothing pending since a sweep.
+    PlanSnapshot.objects.filter(patient=patient).update(sweep_pending=False, episode_start=None)
+
+    assert (patient.id in jobs.sweep_candidate_ids(now=now)) is swept
+
+
+def test_an_open_episode_keeps_a_patient_a_candidate_with_nothing_recent(patient, today):
+    add_pain(patient, today - dt.timedelta(days=120), 8, character="sharp", onset="during_exercise")
+    jobs.sweep()  # clears the pending mark the save left
+
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.phase, snapshot.sweep_pending) == ("medical_review", False)
+    assert snapshot.episode_start == today - dt.timedelta(days=120)
+    assert jobs.sweep_candidate_ids(now=dt.datetime.now(dt.UTC)) == [patient.id]
+
+
+def test_every_patient_is_swept_once_across_batches(today):
+    patients = [make_user(f"batch{index}@example.test") for index in range(5)]
+    for patient in patients:
+        add_pain(patient, today, 2)
+
+    result = jobs.sweep(batch_size=2)
+
+    assert (result.patients, result.batches, result.failed) == (5, 3, ())
+    assert not PlanSnapshot.objects.filter(sweep_pending=True).exists()
+
+
 def test_sweep_queries_grow_with_batches_not_patients(today):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
