@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
-from accounts.models import User
-from accounts.services import user_update
-from recovery import selectors, services
+from accounts.models import CareLink, Invitation, User
+from accounts.services import invitation_accept, user_update
+from recovery import jobs, selectors, services
 from recovery.models import GuidelineOverride, PainEntry, PlanSnapshot
 from tests.conftest import make_user
 from tests.services import needs_service
@@ -26,12 +27,26 @@ def while_the_first_holds_the_lock(
 ) -> None:
     """Run `first` inside the patient's history_change and, while it holds the lock, start
     `second` in another thread; check that `second` waits, then let `first` commit."""
+
+    @contextmanager
+    def patients_change() -> Iterator[None]:
+        with services.history_change(patient) as change:
+            first(change)
+            yield
+
+    while_the_first_holds_its_locks(patients_change, second)
+
+
+def while_the_first_holds_its_locks(
+    first: Callable[[], AbstractContextManager[None]], second: Callable[[], None]
+) -> None:
+    """Enter `first`, a transaction that takes row locks, and while it is open start
+    `second` in another thread; check that `second` waits, then let `first` commit."""
     needs_service("PostgreSQL", connection.vendor == "postgresql")
     first_has_lock, first_may_commit = threading.Event(), threading.Event()
 
     def first_writer() -> None:
-        with services.history_change(patient) as change:
-            first(change)
+        with first():
             first_has_lock.set()
             first_may_commit.wait(timeout=10)
         connection.close()
@@ -163,3 +178,49 @@ def test_a_save_waiting_on_a_time_zone_change_checks_its_date_in_the_new_zone():
     assert "date" in outcome["refused"]
     assert not PainEntry.objects.filter(patient=patient).exists()
     assert PlanSnapshot.objects.get(patient=patient).evaluated_for == dt.date(2026, 12, 1)
+
+
+def test_a_sweep_waits_for_a_save_and_then_replays_its_entry(patient, today):
+    # A committed entry makes the patient a sweep candidate before the save begins.
+    services.pain_entry_create(
+        patient=patient, date=today - dt.timedelta(days=1), score=1, region="neck",
+        character="ache", onset="unrelated",
+    )  # fmt: skip
+
+    def first(change: services.HistoryChange) -> None:
+        PainEntry.objects.create(
+            patient=patient, date=today, score=8, region="neck", character="sharp",
+            onset="during_exercise",
+        )  # fmt: skip
+        change.touches(today)
+
+    while_the_first_holds_the_lock(patient, first, jobs.sweep)
+
+    # The sweep replayed after the save committed, so it stored the rest the entry began,
+    # not the plan of the history it would have read without the lock.
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.phase, snapshot.sweep_pending) == ("rest", False)
+
+
+def test_two_patients_accepting_one_code_at_once_link_only_the_first(therapist):
+    alice, bob = make_user("alice@example.test"), make_user("bob@example.test")
+    code = Invitation.objects.create(therapist=therapist).code
+    outcome: dict[str, object] = {}
+
+    @contextmanager
+    def alice_accepts() -> Iterator[None]:
+        with transaction.atomic():
+            invitation_accept(patient=alice, code=code)
+            yield
+
+    def bob_accepts() -> None:
+        try:
+            invitation_accept(patient=bob, code=code)
+            outcome["bob"] = "linked"
+        except ValidationError as exc:
+            outcome["bob"] = exc.message_dict
+
+    while_the_first_holds_its_locks(alice_accepts, bob_accepts)
+
+    assert outcome["bob"] == {"code": ["This code is not valid, already used, or expired."]}
+    assert list(CareLink.objects.values_list("patient_id", flat=True)) == [alice.id]
