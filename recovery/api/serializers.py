@@ -136,6 +136,8 @@ class WorkoutSerializer(StrictModelSerializer):
         required=False,
         allow_null=True,
         coerce_to_string=False,
+        # The schema has no exact way to say it: a float multipleOf 0.01 misjudges 10.55.
+        help_text="Kilograms, with at most two decimal places.",
     )
     notes = StrictCharField(max_length=NOTES_MAX_LENGTH, allow_blank=True, required=False)
 
