@@ -23,6 +23,7 @@ class Pagination(PageNumberPagination):
         return super().paginate_queryset(queryset, request, view)
 
     def get_schema_operation_parameters(self, view):
+        # The schema says where both start, since anything below 1 answers the 400 above.
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             parameter["schema"]["minimum"] = 1
