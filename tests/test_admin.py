@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import CareLink, Role, User
+from accounts.models import CareLink, Invitation, Role, User
 from recovery import jobs, services
 from recovery.engine import Checkpoint
 from recovery.models import (
@@ -512,3 +512,158 @@ def test_an_activity_keeps_its_slug(staff_client):
     )
     assert response.status_code == 302
     assert not Activity.objects.filter(slug="walking2").exists()
+
+
+# --- Deletes, pickers, visibility and read-only records --------------------------------------
+
+
+def _pain_form(patient, day, **fields) -> dict:
+    return {
+        "patient": patient.pk, "date": day.isoformat(), "score": 2, "region": "neck",
+        "character": "ache", "onset": "unrelated", "notes": "", **fields,
+    }  # fmt: skip
+
+
+def _red_flag_entry(patient, day):
+    return services.pain_entry_create(
+        patient=patient, date=day, score=5, region="neck", character="ache", onset="unrelated",
+        red_flags=["night_pain"],
+    )  # fmt: skip
+
+
+# The admin's patient picker is limited to patients.
+def test_admin_refuses_a_pain_entry_for_a_therapist(staff_client, therapist, today):
+    response = staff_client.post(
+        reverse("admin:recovery_painentry_add"), _pain_form(therapist, today)
+    )
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["patient"]
+    assert not PainEntry.objects.exists()
+    assert not PlanSnapshot.objects.filter(patient=therapist).exists()
+
+
+# Deleting one row from its delete page re-evaluates the plan.
+def test_deleting_a_pain_entry_in_the_admin_re_evaluates(staff_client, patient, today):
+    entry = _red_flag_entry(patient, today)
+    assert PlanSnapshot.objects.get(patient=patient).phase == "medical_review"
+    delete = reverse("admin:recovery_painentry_delete", args=[entry.pk])
+    assert staff_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not PainEntry.objects.exists()
+    assert PlanSnapshot.objects.get(patient=patient).phase == "active"
+
+
+# A bulk delete that ends a review re-evaluates too.
+def test_deleting_pain_entries_in_bulk_re_evaluates(staff_client, patient, today):
+    entry = _red_flag_entry(patient, today)
+    assert PlanSnapshot.objects.get(patient=patient).phase == "medical_review"
+    in_bulk = {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"}
+    response = staff_client.post(reverse("admin:recovery_painentry_changelist"), in_bulk)
+    assert response.status_code == 302
+    assert not PainEntry.objects.exists()
+    assert PlanSnapshot.objects.get(patient=patient).phase == "active"
+
+
+# Moving a row to another patient checks its date in the new patient's calendar.
+@time_machine.travel(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC), tick=False)
+def test_moving_an_entry_to_a_patient_for_whom_it_is_dated_tomorrow_is_refused(staff_client):
+    ahead = make_user("ahead@example.test", tz="Pacific/Kiritimati")  # today: 2 Dec
+    behind = make_user("behind@example.test", tz="Pacific/Pago_Pago")  # today: 1 Dec
+    entry = services.pain_entry_create(
+        patient=ahead, date=dt.date(2026, 12, 2), score=2, region="neck", character="ache",
+        onset="unrelated",
+    )  # fmt: skip
+    url = reverse("admin:recovery_painentry_change", args=[entry.pk])
+    response = staff_client.post(url, _pain_form(behind, entry.date))
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["date"]
+    assert PainEntry.objects.get().patient == ahead
+
+
+# Only a therapist adds clearances and overrides.
+@pytest.mark.parametrize("model", ["clearance", "guidelineoverride"])
+def test_staff_who_is_not_a_therapist_cannot_add_clinical_records(client, model):
+    clerk = make_user("clerk@clinic.test", role=Role.PATIENT)
+    clerk.is_staff = True
+    clerk.save()
+    clerk.user_permissions.set(
+        Permission.objects.filter(content_type__model=model, codename__regex=r"^(add|view)_")
+    )
+    client.force_login(clerk)
+    assert client.get(reverse(f"admin:recovery_{model}_add")).status_code == 403
+
+
+# Escalations (red flags) of unlinked patients stay hidden from a therapist on the staff.
+def test_a_therapist_on_the_staff_sees_only_their_patients_escalations(
+    client, therapist, patient, other_patient, today
+):
+    therapist.is_staff = True
+    therapist.save()
+    therapist.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    for someone in (patient, other_patient):
+        _red_flag_entry(someone, today)
+    theirs = Escalation.objects.get(patient=other_patient)
+    client.force_login(therapist)
+    listed = client.get(reverse("admin:recovery_escalation_changelist"))
+    assert {row.patient_id for row in listed.context["cl"].result_list} == {patient.pk}
+    other = client.get(reverse("admin:recovery_escalation_change", args=[theirs.pk]))
+    assert other.status_code == 302  # "does not exist"
+
+
+# Links and invitations are neither changed nor removed in the admin.
+def test_links_and_invitations_cannot_be_changed_or_removed(
+    staff, staff_client, patient, therapist
+):
+    link = CareLink.objects.get(patient=patient)
+    invitation = Invitation.objects.create(therapist=therapist)
+    change = reverse("admin:accounts_carelink_change", args=[link.pk])
+    form = {"therapist": staff.pk, "patient": patient.pk, "created_at_0": "2026-01-01",
+            "created_at_1": "10:00", "ended_at_0": "2026-01-02", "ended_at_1": "10:00"}  # fmt: skip
+    assert staff_client.post(change, form).status_code == 403
+    inv_change = reverse("admin:accounts_invitation_change", args=[invitation.pk])
+    inv_form = {"therapist": staff.pk, "expires_at_0": "2099-01-01", "expires_at_1": "10:00"}
+    assert staff_client.post(inv_change, inv_form).status_code == 403
+    inv_delete = reverse("admin:accounts_invitation_delete", args=[invitation.pk])
+    assert staff_client.post(inv_delete, {"post": "yes"}).status_code == 403
+    link.refresh_from_db()
+    invitation.refresh_from_db()
+    assert (link.therapist, link.ended_at) == (therapist, None)
+    assert invitation.therapist == therapist
+
+
+# Createsuperuser and the shell go through create_user: the address must be lower case.
+def test_create_user_stores_the_address_in_lower_case(db):
+    user = User.objects.create_user(email="Mixed.Case@Example.TEST", password="x-y-z-1234567")
+    assert User.objects.get(pk=user.pk).email == "mixed.case@example.test"
+
+
+# A workout's bounds are named on their field in the admin (not a database error).
+def test_workout_bounds_in_the_admin_are_named_on_their_field(staff_client, patient, today):
+    form = {"patient": patient.pk, "date": today.isoformat(), "activity": "walking",
+            "duration_min": 0, "rpe": 3, "notes": ""}  # fmt: skip
+    response = staff_client.post(reverse("admin:recovery_workout_add"), form)
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == ["duration_min"]
+    assert not Workout.objects.exists()
+
+
+# A second override of the same name is a form error, not a server error.
+def test_a_second_override_of_the_same_name_is_refused_in_the_form(linked_staff_client, patient):
+    url = reverse("admin:recovery_guidelineoverride_add")
+    form = {"patient": patient.pk, "name": "stage_days", "value": 10}
+    assert linked_staff_client.post(url, form).status_code == 302
+    response = linked_staff_client.post(url, {**form, "value": 12})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert list(GuidelineOverride.objects.values_list("value", flat=True)) == [10]
+
+
+# An edit is checked against the patient's other values, not against its own old one.
+def test_renaming_an_override_is_checked_without_its_old_value(linked_staff_client, patient):
+    override = GuidelineOverride.objects.create(patient=patient, name="rest_max_days", value=7)
+    url = reverse("admin:recovery_guidelineoverride_change", args=[override.pk])
+    # rest_min_days 10 is valid with the default rest_max_days (14), not with the old 7.
+    response = linked_staff_client.post(
+        url, {"patient": patient.pk, "name": "rest_min_days", "value": 10}
+    )
+    assert response.status_code == 302
+    assert list(GuidelineOverride.objects.values_list("name", "value")) == [("rest_min_days", 10)]

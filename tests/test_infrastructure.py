@@ -14,6 +14,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 
 from backend.celery import app as celery_app
@@ -64,3 +65,9 @@ def test_a_real_worker_runs_the_sweep_from_the_broker(patient):
     assert Escalation.objects.filter(patient=patient, rule="REST_MAX").count() == 1
     expected_transport = "redis" if settings.REDIS_URL else "filesystem"
     assert celery_app.connection_for_write().transport_cls == expected_transport
+
+
+def test_the_models_have_no_change_without_its_migration(db):
+    # The test database is built by the migrations, so a constraint or validator added to a
+    # model alone would go untested; makemigrations --check fails on any such change.
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

@@ -85,6 +85,9 @@ def test_api_answers_tell_caches_not_to_store_them(patient_client):
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     assert "no-store" in APIClient().get(f"{API}/me/")["Cache-Control"]  # a 401 too
+    for path in ("/pain-logs/999999/", "/no-such-thing/"):  # and a 404
+        response = patient_client.get(f"{API}{path}")
+        assert (response.status_code, "no-store" in response["Cache-Control"]) == (404, True)
 
 
 @pytest.mark.parametrize("name", ["Evil\r\nBcc: victim@example.test", "Tab\there", "Nul\x00"])
