@@ -253,6 +253,15 @@ def test_doms_advice_talks_about_soreness_heat_and_stretching() -> None:
         assert words in text
 
 
+def test_doms_in_medical_review_says_the_plan_still_holds() -> None:
+    # Soreness must not read as the explanation that lets a patient in review train again.
+    records = [entry(day(-2), 3, flags=("night_pain",)), workout(day(-1), "stretching", 20, 2)]
+    plan = evaluate(history(*records, entry(D, 3, "ache", "delayed")), D)
+    assert plan.phase == "medical_review"
+    text = next(i.text for i in plan.advice if i.rule == "DOMS")
+    assert text.endswith("It does not change your plan: keep to it.")
+
+
 def test_doms_counts_a_workout_of_any_effort() -> None:
     # RPE 0 is a valid workout (GUIDELINES.md: `rpe` 0–10), though its session load is 0.
     records = history(workout(day(-2), "stretching", 30, 0), entry(D, 3, "ache", "delayed"))
@@ -955,6 +964,18 @@ def test_missed_logs_only_in_an_episode() -> None:
     plan = evaluate(history(entry(day(-20), 5)), D)
     assert "MISSED_LOGS" not in rules_of(plan.advice)
     assert not plan.escalations
+
+
+def test_missed_logs_nudges_while_its_escalation_is_open_after_the_episode_closes() -> None:
+    # Logs stop during stage 3; the return completes by time while MISSED_LOGS is open, and
+    # the nudge to log goes on until the next entry closes it (interpretation 12).
+    start = day(-60)
+    records = history(into_return(start, 40))
+    completed = start + timedelta(days=RETURN_STARTS + 42)
+    plan = evaluate(records, completed + timedelta(days=1))
+    assert (plan.phase, plan.episode) == ("active", None)
+    assert [e.is_open for e in raised(plan, "MISSED_LOGS")] == [True]
+    assert "MISSED_LOGS" in rules_of(plan.advice)
 
 
 def test_missed_logs_escalates_in_medical_review_too() -> None:
