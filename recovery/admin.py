@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.selectors import is_linked, linked_patients
 from backend.admin import ReadOnlyAdminMixin
-from recovery import services
+from recovery import services, tasks
 from recovery.engine import OVERRIDE_BOUNDS, GuidelineError, guideline_with_overrides
 from recovery.models import (
     Activity,
@@ -120,6 +120,9 @@ class ActivityAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             if change and "category" in form.changed_data:
                 services.checkpoints_forget()
+                # Sweep now rather than at the next beat. Every patient is left pending,
+                # so a broker that is down only delays this (robust: the edit still saves).
+                transaction.on_commit(tasks.sweep_escalations.delay, robust=True)
 
 
 @admin.register(PainEntry)

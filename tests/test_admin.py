@@ -9,9 +9,11 @@ import time_machine
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import CareLink, Invitation, Role, User
-from recovery import jobs, services
+from backend.celery import app as celery_app
+from recovery import jobs, services, tasks
 from recovery.engine import Checkpoint
 from recovery.models import (
     Activity,
@@ -161,6 +163,50 @@ def test_moving_an_activity_to_another_category_drops_every_checkpoint(
     # The next save replays in full, with golf's new category, and so does the next sweep.
     snapshot = PlanSnapshot.objects.get(patient=patient)
     assert (snapshot.checkpoint, snapshot.sweep_pending) == (None, True)
+
+
+def _golf_yesterday_and_today(patient, today) -> str:
+    """Two golf workouts for `patient`; returns golf's admin change page."""
+    for back in (1, 0):
+        services.workout_create(
+            patient=patient, date=today - dt.timedelta(days=back),
+            activity=Activity.objects.get(slug="golf"), duration_min=60, rpe=4,
+        )  # fmt: skip
+    return reverse("admin:recovery_activity_change", args=["golf"])
+
+
+def test_moving_an_activity_to_another_category_sweeps_at_once(
+    staff_client, patient, today, django_capture_on_commit_callbacks, monkeypatch
+):
+    url = _golf_yesterday_and_today(patient, today)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)  # the task runs inline
+    moved = {"slug": "golf", "name": "Golf", "category": "low_impact"}
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert staff_client.post(url, moved).status_code == 302
+    assert len(callbacks) == 1
+    # The sweep replayed the patient with golf's new meaning, without waiting for beat.
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert not snapshot.sweep_pending
+    assert snapshot.checkpoint is not None
+
+
+def test_moving_an_activity_while_the_broker_is_down_still_saves_and_leaves_it_pending(
+    staff_client, patient, today, django_capture_on_commit_callbacks, monkeypatch
+):
+    url = _golf_yesterday_and_today(patient, today)
+
+    def broker_down(*args, **kwargs):
+        raise KombuOperationalError("broker unreachable")
+
+    monkeypatch.setattr(tasks.sweep_escalations, "delay", broker_down)
+    moved = {"slug": "golf", "name": "Golf", "category": "low_impact"}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_client.post(url, moved).status_code == 302
+    assert Activity.objects.get(slug="golf").category == "low_impact"
+    # Nothing is lost: the next scheduled sweep takes every pending patient.
+    assert PlanSnapshot.objects.get(patient=patient).sweep_pending
+    jobs.sweep()
+    assert not PlanSnapshot.objects.get(patient=patient).sweep_pending
 
 
 def test_admin_override_edit_records_who_set_it_and_when(linked_staff_client, patient):
