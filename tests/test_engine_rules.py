@@ -1580,6 +1580,29 @@ def test_a_pain_streak_prompt_after_the_clearance_does_not_ask_for_a_doctor_agai
     ]
 
 
+@pytest.mark.parametrize(
+    ("cleared_back", "cleared_since"),
+    [(0, True), (1, False)],  # cleared on the day PERSIST_7D is raised, or the day before
+)
+def test_a_pain_streak_prompt_counts_only_a_clearance_from_its_own_day_on(
+    cleared_back: int, cleared_since: bool
+) -> None:
+    # An urgent red flag (score 2, no pain day) puts the patient in review; a streak of 3s
+    # from the next day reaches 8 days on D, which raises PERSIST_7D. A doctor who cleared
+    # the patient before that saw a shorter streak, so the prompt still asks for a doctor.
+    records = history(
+        entry(day(-8), 2, flags=("night_pain",)),
+        daily(day(-7), [3] * 8),
+        clearance(day(-cleared_back)),
+    )
+    plan = evaluate(records, D)
+    assert (plan.phase, plan.stage, plan.day_in_phase) == ("return", 1, cleared_back + 1)
+    assert [e.raised_on for e in plan.escalations if e.rule == "PERSIST_7D"] == [D]
+    (prompt,) = advice_of(plan, "PERSIST_7D")
+    assert ("A doctor has since cleared you" in prompt) is cleared_since
+    assert ("see a doctor" in prompt) is not cleared_since
+
+
 def test_the_flare_warning_after_a_first_flare_says_the_next_goes_to_a_doctor() -> None:
     start = day(-60)
     flare_day = start + timedelta(days=RETURN_STARTS + 2)

@@ -333,10 +333,10 @@ _PROMPTS = {
     Rule.REST_MAX: lambda st, raised: texts.rest_max(st.g),
     Rule.PERSIST_3D: lambda st, raised: texts.persist_3d(st.g),
     Rule.PERSIST_7D: lambda st, raised: texts.persist_7d(
-        st.g, cleared_since=_cleared_since(st, raised.anchor_day)
+        st.g, cleared_since=_cleared_since(st, raised.raised_day)
     ),
     Rule.PERSIST_14D: lambda st, raised: texts.persist_14d(
-        st.g, cleared_since=_cleared_since(st, raised.anchor_day)
+        st.g, cleared_since=_cleared_since(st, raised.raised_day)
     ),
     Rule.CHRONIC_3M: lambda st, raised: texts.chronic_3m(st.g),
     Rule.LOAD_SPIKE: lambda st, raised: texts.LOAD_SPIKE,
@@ -347,7 +347,9 @@ _STREAK_RULES = (Rule.PERSIST_14D, Rule.PERSIST_7D, Rule.PERSIST_3D)  # longest 
 
 
 def _cleared_since(st: State, day: int) -> bool:
-    """The current return began with a clearance dated on or after `day`."""
+    """The current return began with a clearance dated on or after `day`, the day the
+    streak's prompt was raised. A clearance from earlier in the streak came before the
+    doctor knew how long the pain would last, so the prompt still asks for a doctor."""
     return (
         st.phase == RETURN
         and st.phase_rule == Rule.CLEARANCE

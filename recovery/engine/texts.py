@@ -351,7 +351,7 @@ def persist_3d(g: Guideline) -> str:
     )
 
 
-# After a doctor's clearance that came during the streak, "see a doctor" has been done.
+# After a doctor's clearance dated on or after the prompt was raised, "see a doctor" has been done.
 _CLEARED_SINCE = (
     " A doctor has since cleared you to return to exercise: go gently, and see them again if "
     "it does not ease."
