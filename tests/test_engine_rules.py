@@ -463,6 +463,21 @@ def test_a_new_injury_on_the_rests_first_day_changes_nothing() -> None:
     assert (plan.phase, plan.stage, plan.day_in_phase) == ("return", 1, 1)
 
 
+def test_a_new_injury_never_shortens_a_longer_rest_after_a_flare() -> None:
+    # A flare on day 8 rests 7 days (to rest day 7, day 14). Sharp pain 1 during exercise on
+    # its rest day 2 restarts a minimum of only 3 days (rest day 5), which must not win.
+    g = guideline_with_overrides({"rest_min_days": 3, "rest_after_flare_days": 7})
+    records = history(
+        into_return(D, 8), entry(day(8), 5), sharp(day(9), 1), daily(day(10), [1] * 8)
+    )
+    assert evaluate(records, day(7), g).phase == "return"
+    waiting = evaluate(records, day(13), g)  # rest day 6
+    assert (waiting.phase, waiting.day_in_phase) == ("rest", 6)
+    assert "on rest day 7 at the earliest" in reason_of(waiting, "REST_MIN")[0]
+    plan = evaluate(records, day(14), g)
+    assert (plan.phase, plan.stage, plan.day_in_phase) == ("return", 1, 1)
+
+
 def test_a_new_injury_late_in_a_rest_does_not_put_off_rest_max() -> None:
     # On rest day 10 the restarted minimum would end on rest day 16, past rest_max_days;
     # without the restart, REST_EXIT would come on rest day 12.

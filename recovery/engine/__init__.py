@@ -49,11 +49,13 @@ escalates or keeps the patient resting rather than the one that lets them do mor
 11. ACUTE_ONSET's kind of entry (exercise-related, sharp or shooting or scored 7 or more)
     dated after a rest's first day is taken as a new injury: the rest minimum counts again
     from it, `rest_min_days` whatever rest it is (one after a flare included), so REST_EXIT
-    comes no earlier than a full minimum after it. The guidelines give it no effect
-    (ACUTE_ONSET acts outside an episode, RECURRENCE in `return`). REST_MAX still counts
-    from the rest's first day, so the review is never put off, and no escalation is raised
-    again (ACUTE_ONSET's anchor is the episode's first day). In `medical_review` such an
-    entry changes nothing: only a clearance ends the review.
+    comes no earlier than a full minimum after it, nor earlier than the minimum already
+    counting (a short `rest_min_days` never shortens a longer rest after a flare). The
+    guidelines give it no effect (ACUTE_ONSET acts outside an episode, RECURRENCE in
+    `return`). REST_MAX still counts from the rest's first day, so the review is never put
+    off, and no escalation is raised again (ACUTE_ONSET's anchor is the episode's first
+    day). In `medical_review` such an entry changes nothing: only a clearance ends the
+    review.
 12. The MISSED_LOGS nudge needs an episode, or a MISSED_LOGS escalation still open (it stays
     open, even after the episode closes, until the next entry). The 7-day escalation is only
     raised within an episode.
