@@ -632,6 +632,15 @@ def test_persist_14d_moves_a_return_to_medical_review() -> None:
     assert plan.episode.start == start  # the same episode, now in review
 
 
+def test_persist_14d_during_a_review_does_not_restart_it() -> None:
+    # As for a new red flag: the review that began with the urgent flag goes on.
+    records = history(entry(day(-14), 5, flags=("night_pain",)), daily(day(-13), [5] * 14))
+    plan = evaluate(records, D)  # the streak's day 15
+    assert [e.raised_on for e in plan.escalations if e.rule == "PERSIST_14D"] == [D]
+    assert (plan.phase, plan.day_in_phase) == ("medical_review", 15)
+    assert plan.reasons[0].rule == "RED_FLAG_URGENT"
+
+
 def test_same_streak_does_not_send_the_patient_back_to_review_after_a_clearance() -> None:
     # Pain of 3 every day: a pain day, but below the flare minimum in return.
     records = history(_streak(list(range(-20, 1)), 3), clearance(day(-3)))
