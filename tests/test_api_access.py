@@ -520,6 +520,20 @@ def test_escalations_list_newest_first_with_the_contract_fields(world):
     assert all(required <= set(row) for row in listed)
 
 
+def test_an_escalation_recorded_later_lists_first_even_for_an_earlier_day(world):
+    """Newest first is the order they were raised in (raised_at), not the day each history
+    raised them on: a back-filled week's escalation is new to the reader."""
+    alice = world.users["alice"]
+    backfilled = escalation(alice, world.today - dt.timedelta(days=5), rule="PERSIST_7D")
+    Escalation.objects.filter(id=world.ids["alice_esc"]).update(
+        raised_at=backfilled.raised_at - dt.timedelta(hours=1)
+    )
+
+    listed = rows(client_for(alice).get(f"{API}/escalations/"))
+
+    assert [row["id"] for row in listed] == [backfilled.id, world.ids["alice_esc"]]
+
+
 def test_acknowledging_twice_keeps_one_acknowledgement(world):
     theo = client_for(world.users["theo"])
     url = f"{API}/escalations/{world.ids['alice_esc']}/acknowledge/"

@@ -103,3 +103,32 @@ def test_a_self_reported_clearance_answers_with_its_effect_too(
     listed = patient_client.get("/api/v1/clearances/").json()["results"]
     assert [item["cleared_on"] for item in listed] == [today.isoformat()]
     assert "effect" not in listed[0]  # the effect belongs to the answer that recorded it
+
+
+def test_a_clearance_dated_the_day_a_rest_ends_by_itself_says_it_changed_nothing(
+    patient, patient_client, therapist_client, today
+) -> None:
+    # Worked example 3: REST_EXIT on D−1 begins the return; there is no review to end.
+    log(patient_client, today - dt.timedelta(days=9), 7, "sharp", "during_exercise")
+    for back, score in zip(range(8, -1, -1), [6, 6, 5, 4, 4, 3, 2, 2, 1], strict=True):
+        log(patient_client, today - dt.timedelta(days=back), score)
+
+    effect = clear(therapist_client, patient, today - dt.timedelta(days=1))["effect"]
+
+    assert (effect["cleared"], effect["phase"], effect["stage"]) == (False, "return", 1)
+    assert "changed nothing" in effect["text"]
+
+
+def test_a_clearance_that_leaves_the_review_running_says_since_when(
+    patient, patient_client, therapist_client, today
+) -> None:
+    # Worked example 4: sharp pain on D−15, then pain 5 every day: REST_MAX on D−1.
+    log(patient_client, today - dt.timedelta(days=15), 6, "sharp", "during_exercise")
+    for back in range(14, 0, -1):
+        log(patient_client, today - dt.timedelta(days=back), 5)
+    review_day = today - dt.timedelta(days=1)
+
+    effect = clear(therapist_client, patient, review_day)["effect"]
+
+    assert effect["cleared"] is False
+    assert f"still medical review (since {review_day.day} {review_day:%B %Y})" in effect["text"]

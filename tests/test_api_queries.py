@@ -260,6 +260,33 @@ def test_activities_list_queries_are_constant(patient_client, count, django_asse
     listed(response, count)
 
 
+@pytest.mark.parametrize("count", [1, 8])
+def test_therapist_patient_overrides_queries_are_constant(
+    patient, therapist, therapist_client, count, django_assert_num_queries
+):
+    values = {
+        "rest_min_days": 5,
+        "rest_max_days": 20,
+        "stage_days": 10,
+        "weekly_increase": 0.15,
+        "flare_min": 5,
+        "pain_day_min": 4,
+        "improved_max": 1,
+        "rest_after_flare_days": 2,
+    }
+    services.overrides_set(patient=patient, values=dict(list(values.items())[:count]),
+                           set_by=therapist)  # fmt: skip
+
+    with django_assert_num_queries(3):
+        # 1. the token and its user
+        # 2. the patient among the therapist's linked patients
+        # 3. the patient's overrides, with who set each joined
+        response = therapist_client.get(f"{API}/patients/{patient.id}/overrides/")
+
+    assert response.status_code == 200
+    assert sum(row["set_by"] is not None for row in response.json()) == count
+
+
 @pytest.mark.parametrize("days", [2, 60])
 def test_saving_todays_pain_entry_queries_do_not_grow_with_the_history(
     patient, patient_client, today, days, django_assert_num_queries

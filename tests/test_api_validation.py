@@ -546,6 +546,41 @@ def test_escalations_filter_by_the_day_raised_including_both_ends(request, patie
     assert raised == [(today - dt.timedelta(days=i)).isoformat() for i in (3, 2, 1)]
 
 
+@pytest.mark.parametrize("who", ["patient", "therapist"])
+def test_clearances_filter_by_the_day_cleared_including_both_ends(
+    request, patient, therapist, today, who
+):
+    Clearance.objects.bulk_create(
+        Clearance(patient=patient, cleared_on=today - dt.timedelta(days=i), source="therapist",
+                  therapist=therapist, clinician_name=therapist.name)
+        for i in range(5)
+    )  # fmt: skip
+    start, end = today - dt.timedelta(days=3), today - dt.timedelta(days=1)
+    path = "/clearances/" if who == "patient" else f"/patients/{patient.id}/clearances/"
+
+    response = client_for(request.getfixturevalue(who)).get(
+        f"{API}{path}", {"from": start.isoformat(), "to": end.isoformat()}
+    )
+
+    assert response.status_code == 200, response.content
+    cleared = [row["cleared_on"] for row in response.json()["results"]]
+    assert cleared == [(today - dt.timedelta(days=i)).isoformat() for i in (1, 2, 3)]
+
+
+def test_a_range_from_and_to_the_same_day_lists_that_day(patient, patient_client, today):
+    PainEntry.objects.bulk_create(
+        PainEntry(patient=patient, date=today - dt.timedelta(days=i), score=i, region="neck",
+                  character="ache", onset="unrelated")
+        for i in range(3)
+    )  # fmt: skip
+    day = (today - dt.timedelta(days=1)).isoformat()
+
+    response = patient_client.get(f"{API}/pain-logs/", {"from": day, "to": day})
+
+    assert response.status_code == 200, response.content
+    assert [row["date"] for row in response.json()["results"]] == [day]
+
+
 # --- Clearances ----------------------------------------------------------------------------
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recovery.engine import Guideline, History, evaluate
+from recovery.engine import checkpoint as checkpoint_module
 from recovery.engine.checkpoint import Checkpoint, CheckpointMismatch
 from recovery.engine.evaluate import evaluate_resumable
-from tests.engine_factories import entry, history
+from tests.engine_factories import RETURN_STARTS, entry, history, into_return, workout
 from tests.test_engine_properties import BASE, FAST, SPAN, guidelines, histories, on_dates
 
 
@@ -121,3 +124,37 @@ def test_no_checkpoint_before_the_first_data_date() -> None:
     made = evaluate_resumable(records, BASE, checkpoint_on=BASE - timedelta(days=1))
     assert made.checkpoint is None
     assert made.plan == evaluate(records, BASE)
+
+
+def test_the_engine_code_changes_when_any_engine_module_changes(tmp_path, monkeypatch) -> None:
+    """A checkpoint made before a change to any rule or to the state must never be resumed."""
+    copy = tmp_path / "engine"
+    shutil.copytree(Path(checkpoint_module.__file__).parent, copy,
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    monkeypatch.setattr(checkpoint_module, "__file__", str(copy / "checkpoint.py"))
+    assert checkpoint_module._engine_code() == checkpoint_module.ENGINE_CODE
+
+    for module in sorted(copy.glob("*.py")):
+        before = checkpoint_module._engine_code()
+        module.write_text(module.read_text() + "\n# changed\n")
+        assert checkpoint_module._engine_code() != before, module.name
+
+
+def test_a_checkpoint_keeps_how_many_workouts_each_day_held() -> None:
+    """Two workouts on one day before an episode make the return's baseline theirs (at least
+    2 workouts in the 28 days before it); after a JSON round trip the count is still 2."""
+    onset = BASE + timedelta(days=10)
+    records = history(
+        workout(BASE, "cycling", 60, 5), workout(BASE, "walking", 40, 4), into_return(onset, 12)
+    )
+    made = evaluate_resumable(records, onset, checkpoint_on=onset - timedelta(days=1))
+    assert made.checkpoint is not None
+    on = onset + timedelta(days=RETURN_STARTS + 1)  # return stage 1: the cap applies
+
+    resumed = evaluate_resumable(after(records, made.checkpoint.day), on,
+                                 resume=stored(made.checkpoint))  # fmt: skip
+
+    full = evaluate(records, on)
+    assert full.phase == "return"
+    assert full.weekly_load_cap != Guideline().default_weekly_load * 0.5  # their own baseline
+    assert resumed.plan == full

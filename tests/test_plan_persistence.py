@@ -328,6 +328,19 @@ def test_patients_list_puts_who_needs_attention_first(therapist, therapist_clien
     ]  # fmt: skip
 
 
+def test_patients_list_shows_the_stage_of_a_return(patient, therapist_client, today):
+    log_pain(client_for(patient), today, 5, red_flags=["leg_numbness"])
+    cleared = therapist_client.post(
+        f"/api/v1/patients/{patient.id}/clearances/", {"cleared_on": today.isoformat()},
+        format="json",
+    )  # fmt: skip
+    assert cleared.status_code == 201, cleared.content
+
+    rows = therapist_client.get("/api/v1/patients/").json()
+
+    assert [(row["id"], row["phase"], row["stage"]) for row in rows] == [(patient.id, "return", 1)]
+
+
 def test_a_record_gone_meanwhile_answers_404_like_any_missing_row():
     response = exception_handler(RecordGone("PainEntry 7 no longer exists."), {})
     assert (response.status_code, response.data) == (404, {"detail": "Not found."})

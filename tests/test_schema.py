@@ -241,3 +241,33 @@ def test_pagination_parameters_are_documented_from_1(schema):
         "page": {"type": "integer", "minimum": 1},
         "page_size": {"type": "integer", "minimum": 1},
     }
+
+
+PLAN_FIELDS = {
+    "date", "phase", "stage", "day_in_phase", "day_in_stage", "episode", "allowed_categories",
+    "max_rpe", "weekly_load_cap", "acwr", "escalation_level", "clearance_required", "advice",
+    "reasons",
+}  # fmt: skip
+PATIENT_FIELDS = {"id", "name", "email", "phase", "stage", "escalation_level", "last_log_date"}
+
+
+def test_plan_and_patient_bodies_carry_every_field_api_md_names(
+    patient, patient_client, therapist_client, today
+):
+    body = {"date": today.isoformat(), "score": 8, "region": "lower_back", "character": "sharp",
+            "onset": "during_exercise"}  # fmt: skip
+    assert patient_client.post("/api/v1/pain-logs/", body, format="json").status_code == 201
+    detail = therapist_client.get(f"/api/v1/patients/{patient.id}/").json()
+    plans = [
+        patient_client.get("/api/v1/plan/").json(),
+        therapist_client.get(f"/api/v1/patients/{patient.id}/plan/").json(),
+        detail["plan"],
+    ]
+
+    for plan in plans:
+        assert set(plan) >= PLAN_FIELDS, PLAN_FIELDS - set(plan)
+        assert plan["advice"]  # a rest has both
+        assert plan["reasons"]
+        assert all(set(item) == {"rule", "text"} for item in plan["advice"] + plan["reasons"])
+    for row in [*therapist_client.get("/api/v1/patients/").json(), detail]:
+        assert set(row) >= PATIENT_FIELDS, PATIENT_FIELDS - set(row)

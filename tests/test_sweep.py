@@ -14,7 +14,8 @@ from django.db import OperationalError
 
 from accounts.models import User
 from recovery import jobs, services
-from recovery.models import Escalation, PainEntry, PlanSnapshot
+from recovery.models import Activity, Escalation, PainEntry, PlanSnapshot
+from recovery.tasks import sweep_escalations
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +70,23 @@ def test_running_the_sweep_twice_records_nothing_new(patient, today):
     assert PlanSnapshot.objects.get(patient=patient).phase == "medical_review"
 
 
+def test_run_jobs_and_the_task_report_the_escalations_they_record(patient, today):
+    # A 20-day-old rest with no exit: only the sweep records REST_MAX.
+    add_pain(patient, today - dt.timedelta(days=20), 8, character="sharp", onset="during_exercise")
+    before = Escalation.objects.count()
+
+    output = run_jobs()
+
+    recorded = Escalation.objects.count() - before
+    assert recorded >= 1
+    assert output.strip() == (
+        f"Escalation sweep: 1 patients in 1 batches, {recorded} new escalations recorded."
+    )
+    assert sweep_escalations() == 0  # the beat task runs the same sweep: nothing new
+    Escalation.objects.filter(patient=patient, rule="REST_MAX").delete()
+    assert sweep_escalations() == 1
+
+
 def test_backdated_history_gets_its_escalations_after_the_next_sweep(patient, today):
     # Four ache-4 days with the saves recorded out of order still form one streak.
     for days_ago in (0, 3, 1, 2):
@@ -102,6 +120,32 @@ def test_an_open_episode_keeps_a_patient_a_candidate_with_nothing_recent(patient
     assert (snapshot.phase, snapshot.sweep_pending) == ("medical_review", False)
     assert snapshot.episode_start == today - dt.timedelta(days=120)
     assert jobs.sweep_candidate_ids(now=dt.datetime.now(dt.UTC)) == [patient.id]
+
+
+@pytest.mark.parametrize("kind", ["workout", "clearance"])
+def test_a_workout_or_clearance_in_the_last_92_days_makes_a_patient_a_candidate(
+    patient, therapist, kind
+):
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+    day = now.date() - dt.timedelta(days=92)
+    with time_machine.travel(now, tick=False):
+        if kind == "workout":
+            services.workout_create(patient=patient, date=day, duration_min=30, rpe=3,
+                                    activity=Activity.objects.get(slug="walking"))  # fmt: skip
+        else:
+            services.clearance_record(patient=patient, cleared_on=day, therapist=therapist)
+    # Only the record: no episode open, nothing pending since a sweep.
+    PlanSnapshot.objects.filter(patient=patient).update(sweep_pending=False, episode_start=None)
+
+    assert patient.id in jobs.sweep_candidate_ids(now=now)
+    assert patient.id not in jobs.sweep_candidate_ids(now=now + dt.timedelta(days=1))
+
+
+def test_a_deactivated_patient_is_not_swept(patient, today):
+    add_pain(patient, today, 1)
+    User.objects.filter(id=patient.id).update(is_active=False)
+
+    assert jobs.sweep_candidate_ids(now=dt.datetime.now(dt.UTC)) == []
 
 
 def test_every_patient_is_swept_once_across_batches(today):
@@ -167,7 +211,7 @@ def test_one_patient_that_fails_does_not_stop_the_sweep(patient, other_patient, 
     monkeypatch.setattr(services, "plans_refresh", failing_for_alice)
     result = jobs.sweep()
 
-    assert result.failed == (patient.id,)
+    assert (result.patients, result.failed) == (2, (patient.id,))
     assert "REST_MAX" in rules_of(other_patient)
     assert "REST_MAX" not in rules_of(patient)
     with pytest.raises(CommandError, match=f"patients {patient.id} "):
@@ -181,6 +225,22 @@ def test_a_database_outage_stops_the_sweep_for_a_retry(patient, today, monkeypat
         raise OperationalError("connection lost")
 
     monkeypatch.setattr(services, "plans_refresh", unavailable)
+    with pytest.raises(OperationalError):
+        jobs.sweep()
+
+
+def test_a_database_outage_while_retrying_one_by_one_stops_the_sweep_too(
+    patient, other_patient, today, monkeypatch
+):
+    for someone in (patient, other_patient):
+        add_pain(someone, today, 3)
+
+    def batch_fails_then_the_database_goes(patients, **options):
+        if len(patients) > 1:
+            raise ValueError("bad data somewhere in the batch")
+        raise OperationalError("connection lost")
+
+    monkeypatch.setattr(services, "plans_refresh", batch_fails_then_the_database_goes)
     with pytest.raises(OperationalError):
         jobs.sweep()
 
