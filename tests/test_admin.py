@@ -713,3 +713,23 @@ def test_renaming_an_override_is_checked_without_its_old_value(linked_staff_clie
     )
     assert response.status_code == 302
     assert list(GuidelineOverride.objects.values_list("name", "value")) == [("rest_min_days", 10)]
+
+
+# --- Accounts in the admin ----------------------------------------------------------------
+
+
+def test_create_user_refuses_an_empty_address(db):
+    with pytest.raises(ValueError, match="email"):
+        User.objects.create_user(email="", password="x-y-z-1234567")
+    assert not User.objects.exists()
+
+
+def test_a_therapists_time_zone_changed_in_the_admin_makes_no_plan(staff_client, therapist):
+    url = reverse("admin:accounts_user_change", args=[therapist.pk])
+    form = {**_admin_form(staff_client, url), "timezone": "Asia/Tokyo"}
+
+    assert staff_client.post(url, form).status_code == 302
+
+    therapist.refresh_from_db()
+    assert therapist.timezone == "Asia/Tokyo"
+    assert not PlanSnapshot.objects.filter(patient=therapist).exists()

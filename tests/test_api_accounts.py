@@ -356,3 +356,102 @@ def test_a_patient_can_be_linked_again_after_a_link_ended(patient, therapist):
     assert response.json()["id"] != link.id
     assert CareLink.objects.filter(therapist=therapist, patient=patient).count() == 2
     assert CareLink.objects.active().filter(therapist=therapist, patient=patient).count() == 1
+
+
+# --- Tokens, passwords, invitation codes and what a link shows ----------------------------
+
+
+def test_logout_revokes_only_the_callers_token(patient, other_patient):
+    alice = obtain_token(patient.email).json()["token"]
+    bob = obtain_token(other_patient.email).json()["token"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {alice}")
+
+    assert client.post(f"{API}/auth/logout/").status_code == 204
+
+    still_signed_in = APIClient()
+    still_signed_in.credentials(HTTP_AUTHORIZATION=f"Token {bob}")
+    assert still_signed_in.get(f"{API}/me/").status_code == 200
+    assert Token.objects.filter(key=bob).exists()
+
+
+def test_a_stale_token_header_does_not_stop_signing_in_or_registering(patient):
+    # A client that kept the header of a revoked token still reaches the sign-in endpoints,
+    # which take no credentials but the body's.
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token revoked-long-ago")
+
+    signed_in = client.post(
+        f"{API}/auth/token/", {"email": patient.email, "password": PASSWORD}, format="json"
+    )
+    registered = register(client)
+
+    assert signed_in.status_code == 200, signed_in.content
+    assert registered.status_code == 201, registered.content
+
+
+def test_a_password_with_surrounding_spaces_is_kept_as_typed(anon_client):
+    password = f"  {NEW_PASSWORD}  "
+    assert register(anon_client, password=password).status_code == 201
+
+    assert obtain_token("new@example.test", password).status_code == 200
+    assert obtain_token("new@example.test", NEW_PASSWORD).status_code == 401
+
+
+def test_invitation_codes_are_ten_characters_of_the_unambiguous_alphabet(therapist):
+    import re
+
+    codes = [invite(therapist) for _ in range(20)]
+
+    assert all(re.fullmatch(r"[A-HJ-NP-Z2-9]{10}", code) for code in codes), codes
+    # Drawn from the whole alphabet, not a part of it (200 draws from 32 characters).
+    assert len(set("".join(codes))) >= 20
+
+
+def test_invitation_is_refused_at_the_moment_it_expires(other_patient, therapist):
+    with time_machine.travel(NOW, tick=False):
+        code = invite(therapist)
+    with time_machine.travel(NOW + dt.timedelta(days=7), tick=False):
+        response = accept(other_patient, code)
+
+    assert response.status_code == 400
+    assert "code" in response.json()
+    assert Invitation.objects.get(code=code).accepted_at is None
+
+
+def test_a_failed_accept_leaves_the_code_unused(other_patient, therapist, monkeypatch):
+    # The link cannot be stored (say, the database refuses it): the request stores nothing,
+    # so the code is not used up without a link.
+    from django.db import IntegrityError
+
+    from accounts.models import CareLinkQuerySet
+
+    code = invite(therapist)
+
+    def refused(self, **kwargs):
+        raise IntegrityError("care_link_one_active_per_pair")
+
+    monkeypatch.setattr(CareLinkQuerySet, "get_or_create", refused)
+
+    response = accept(other_patient, code)
+
+    assert response.status_code == 400
+    invitation = Invitation.objects.get(code=code)
+    assert (invitation.accepted_at, invitation.accepted_by) == (None, None)
+    assert not CareLink.objects.filter(patient=other_patient).exists()
+
+
+def test_a_linked_account_that_is_no_longer_a_patient_is_not_listed(patient, therapist):
+    # A link whose patient side became a therapist (the admin can change a role).
+    User.objects.filter(pk=patient.pk).update(role=Role.THERAPIST)
+    client = client_for(therapist)
+
+    assert rows(client.get(f"{API}/patients/")) == []
+    assert client.get(f"{API}/patients/{patient.id}/").status_code == 404
+
+
+def test_care_link_bodies_name_each_side_by_id_name_and_email_only(patient, therapist):
+    links = rows(client_for(patient).get(f"{API}/care-links/"))
+
+    assert [set(link) for link in links] == [{"id", "therapist", "patient", "created_at"}]
+    assert set(links[0]["therapist"]) == set(links[0]["patient"]) == {"id", "name", "email"}

@@ -1116,3 +1116,79 @@ def test_invitation_and_logout_take_no_body(therapist, therapist_client, raw, na
     assert (logout.status_code, list(logout.json())) == (400, [named])
     assert Token.objects.filter(key=token.key).exists()
     assert client.post(f"{API}/auth/logout/").status_code == 204
+
+
+# --- Server errors, pagination bounds and strict dates ------------------------------------
+
+
+def test_a_crash_under_the_api_is_a_json_500(patient_client, today, monkeypatch):
+    # Nothing should crash; if something does, an API client still gets JSON, not HTML.
+    def crash(**fields: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(services, "pain_entry_create", crash)
+    patient_client.raise_request_exception = False
+
+    response = patient_client.post(f"{API}/pain-logs/", pain_body(today), format="json")
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Server error."}
+
+
+def test_a_row_removed_meanwhile_is_a_404_not_a_500(patient_client, pain, monkeypatch):
+    from backend.exceptions import RecordGone
+
+    def gone(*args: object, **fields: object) -> None:
+        raise RecordGone("PainEntry no longer exists.")
+
+    for name in ("pain_entry_update", "pain_entry_delete"):
+        monkeypatch.setattr(services, name, gone)
+    url = f"{API}/pain-logs/{pain.id}/"
+
+    patched = patient_client.patch(url, {"score": 1}, format="json")
+    deleted = patient_client.delete(url)
+
+    assert (patched.status_code, patched.json()) == (404, {"detail": "Not found."})
+    assert (deleted.status_code, deleted.json()) == (404, {"detail": "Not found."})
+
+
+def test_an_api_path_no_route_can_match_even_with_a_slash_answers_json_404(therapist_client):
+    # A line break in the path: not even the catch-all API route matches it, so Django's own
+    # 404 handler answers, under the API in JSON too.
+    response = therapist_client.get(f"{API}/a%0Ab")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_a_web_path_without_its_slash_keeps_djangos_301(client):
+    response = client.get("/accounts/login")
+    assert (response.status_code, response["Location"]) == (301, "/accounts/login/")
+
+
+def test_page_size_is_capped_at_500(patient, patient_client, today):
+    PainEntry.objects.bulk_create(
+        PainEntry(patient=patient, date=today, score=1, region="neck", character="ache",
+                  onset="unrelated")
+        for _ in range(501)
+    )  # fmt: skip
+
+    response = patient_client.get(f"{API}/pain-logs/", {"page_size": "1000"})
+
+    assert response.status_code == 200
+    assert (response.json()["count"], len(response.json()["results"])) == (501, 500)
+
+
+@pytest.mark.parametrize("value", ["²", "١", "Ⅻ"])
+@pytest.mark.parametrize("name", ["page", "page_size"])
+def test_a_page_written_in_other_digits_is_400_not_500(patient_client, name, value):
+    patient_client.raise_request_exception = False
+    response = patient_client.get(f"{API}/pain-logs/", {name: value})
+    assert response.status_code == 400
+    assert list(response.json()) == [name]
+
+
+def test_a_date_with_a_trailing_line_break_is_refused(patient_client, today):
+    body = {**pain_body(today), "date": f"{today.isoformat()}\n"}
+    response = patient_client.post(f"{API}/pain-logs/", body, format="json")
+    assert_rejected(response, "date")
+    assert not PainEntry.objects.exists()

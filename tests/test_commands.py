@@ -48,6 +48,8 @@ def test_create_user_without_a_name_takes_the_address_before_the_at():
         (["--timezone=Mars/Olympus"], "timezone"),
         (["--password=123"], "password"),
         (["--email=not-an-email"], "email"),
+        (["--name=Bob\n"], "name"),  # a trailing line break is a second line
+        (["--email="], "email"),
     ],
 )
 def test_create_user_refuses_bad_values_naming_them(arguments, named):

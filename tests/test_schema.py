@@ -271,3 +271,31 @@ def test_plan_and_patient_bodies_carry_every_field_api_md_names(
         assert all(set(item) == {"rule", "text"} for item in plan["advice"] + plan["reasons"])
     for row in [*therapist_client.get("/api/v1/patients/").json(), detail]:
         assert set(row) >= PATIENT_FIELDS, PATIENT_FIELDS - set(row)
+
+
+# --- Error answers the schema documents ---------------------------------------------------
+
+
+def test_the_schema_documents_the_404_of_a_page_and_the_403_of_a_write(schema):
+    paths = schema["paths"]
+    # A page past the last answers 404, though the list has no id in its path.
+    assert "404" in paths["/api/v1/pain-logs/"]["get"]["responses"]
+    assert "404" in paths["/api/v1/escalations/"]["get"]["responses"]
+    # A session write without its CSRF token answers 403, for any signed-in endpoint.
+    assert "403" in paths["/api/v1/me/"]["patch"]["responses"]
+    assert "403" in paths["/api/v1/auth/logout/"]["post"]["responses"]
+    assert "403" not in paths["/api/v1/me/"]["get"]["responses"]
+
+
+def test_the_schema_documents_the_429_of_a_rate_limited_endpoint(anon_client, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    from accounts.api.views import TokenView
+
+    # The "auth" scope's limit, whether or not this run turned the API's rate limits off.
+    monkeypatch.setattr(TokenView, "throttle_classes", [ScopedRateThrottle])
+    schema = anon_client.get(
+        "/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    ).json()
+
+    assert "429" in schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]

@@ -109,3 +109,49 @@ def test_names_are_one_line(patient, anon_client, name):
 
 def test_staff_cannot_make_an_api_token_for_someone_in_the_admin(admin_client):
     assert admin_client.get("/admin/authtoken/tokenproxy/add/").status_code == 404
+
+
+# --- Sign-in limits and the characters a name may hold ------------------------------------
+
+
+def test_loading_the_sign_in_page_is_not_counted_as_a_guess(settings, client, patient):
+    settings.THROTTLE_ENABLED = True
+    cache.clear()
+    for _ in range(12):
+        assert client.get("/accounts/login/").status_code == 200
+    right = client.post("/accounts/login/", {"username": patient.email, "password": PASSWORD})
+    assert right.status_code == 302
+    assert client.session["_auth_user_id"] == str(patient.pk)
+
+
+def test_throttle_enabled_0_turns_the_sign_in_page_limit_off(settings, client, patient):
+    settings.THROTTLE_ENABLED = False
+    cache.clear()
+    guess = {"username": patient.email, "password": "not-the-password"}
+    assert [client.post("/accounts/login/", guess).status_code for _ in range(11)] == [200] * 11
+    right = client.post("/accounts/login/", {**guess, "password": PASSWORD})
+    assert right.status_code == 302
+
+
+def test_the_sign_in_limit_is_per_minute(patient, monkeypatch):
+    import datetime as dt
+
+    import time_machine
+
+    monkeypatch.setattr(TokenView, "throttle_classes", [ScopedRateThrottle])
+    cache.clear()
+    start = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.UTC)
+    body = {"email": patient.email, **WRONG}
+    with time_machine.travel(start, tick=False):
+        statuses = [APIClient().post(f"{API}/auth/token/", body).status_code for _ in range(11)]
+    with time_machine.travel(start + dt.timedelta(seconds=61), tick=False):
+        later = APIClient().post(f"{API}/auth/token/", body).status_code
+    assert (statuses[-1], later) == (429, 401)
+
+
+@pytest.mark.parametrize("name", ["Del\x7fete", "Esc\x1b[31m"])
+def test_names_hold_no_delete_or_escape_characters(patient, anon_client, name):
+    me = client_for(patient).patch(f"{API}/me/", {"name": name})
+    assert (me.status_code, list(me.json())) == (400, ["name"])
+    body = {"email": "new@example.test", "password": PASSWORD, "name": name, "timezone": "UTC"}
+    assert anon_client.post(f"{API}/auth/register/", body).status_code == 400

@@ -235,3 +235,43 @@ def test_sqlite_queues_concurrent_saves_instead_of_failing_them(tmp_path, url):
     result = run_python(tmp_path, "-c", CONCURRENT_SAVES, **env)
     assert result.returncode == 0, result.stderr
     assert last_line(result.stdout) == "0 100 []"
+
+
+# --- Environment variables: ranges, schemes, case and blanks ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "env"),
+    [
+        ("EMAIL_PORT", {"EMAIL_HOST": "smtp.example", "EMAIL_PORT": "65536"}),
+        ("EMAIL_PORT", {"EMAIL_HOST": "smtp.example", "EMAIL_PORT": "0"}),
+        ("DATABASE_URL", {"DATABASE_URL": "sqlite:relative.sqlite3"}),  # not sqlite://
+    ],
+)
+def test_an_out_of_range_or_schemeless_variable_stops_startup_naming_it(tmp_path, variable, env):
+    result = run_python(tmp_path, "-c", SETUP, **env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in last_line(result.stderr)
+    assert variable in last_line(result.stderr)
+
+
+def test_switches_take_any_case_and_lists_drop_blanks(tmp_path):
+    script = (
+        "import json; from django.conf import settings; print(json.dumps("
+        "[settings.DEBUG, settings.ALLOWED_HOSTS, settings.EMAIL_PORT]))"
+    )
+    env = {
+        "DJANGO_DEBUG": " TRUE ",
+        "DJANGO_ALLOWED_HOSTS": " a.example , ,b.example,",
+        "EMAIL_HOST": "smtp.example",
+        "EMAIL_PORT": "65535",
+    }
+    result = run_python(tmp_path, "-c", f"{SETUP}\n{script}", **env)
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(last_line(result.stdout)) == [True, ["a.example", "b.example"], 65535]
+    production = {**env, "DJANGO_DEBUG": "No", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
+    off = run_python(tmp_path, "-c", f"{SETUP}\n{script}", **production)
+    assert off.returncode == 0, off.stderr
+    assert json.loads(last_line(off.stdout))[0] is False
