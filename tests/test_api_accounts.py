@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.db import IntegrityError
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.api.views import InvitationAcceptView, RegisterView, TokenView
-from accounts.models import CareLink, Invitation, Role, User
+from accounts.models import CareLink, CareLinkQuerySet, Invitation, Role, User
 from tests.conftest import PASSWORD, client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -399,8 +401,6 @@ def test_a_password_with_surrounding_spaces_is_kept_as_typed(anon_client):
 
 
 def test_invitation_codes_are_ten_characters_of_the_unambiguous_alphabet(therapist):
-    import re
-
     codes = [invite(therapist) for _ in range(20)]
 
     assert all(re.fullmatch(r"[A-HJ-NP-Z2-9]{10}", code) for code in codes), codes
@@ -422,10 +422,6 @@ def test_invitation_is_refused_at_the_moment_it_expires(other_patient, therapist
 def test_a_failed_accept_leaves_the_code_unused(other_patient, therapist, monkeypatch):
     # The link cannot be stored (say, the database refuses it): the request stores nothing,
     # so the code is not used up without a link.
-    from django.db import IntegrityError
-
-    from accounts.models import CareLinkQuerySet
-
     code = invite(therapist)
 
     def refused(self, **kwargs):

@@ -19,6 +19,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import CareLink, Invitation, User
+from backend.exceptions import RecordGone
 from recovery import services
 from recovery.models import (
     Activity,
@@ -1136,8 +1137,6 @@ def test_a_crash_under_the_api_is_a_json_500(patient_client, today, monkeypatch)
 
 
 def test_a_row_removed_meanwhile_is_a_404_not_a_500(patient_client, pain, monkeypatch):
-    from backend.exceptions import RecordGone
-
     def gone(*args: object, **fields: object) -> None:
         raise RecordGone("PainEntry no longer exists.")
 

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from jsonschema import Draft202012Validator
+from rest_framework.throttling import ScopedRateThrottle
 
+from accounts.api.views import TokenView
 from recovery.engine.inputs import RULE_IDS
 
 pytestmark = pytest.mark.django_db
@@ -288,10 +290,6 @@ def test_the_schema_documents_the_404_of_a_page_and_the_403_of_a_write(schema):
 
 
 def test_the_schema_documents_the_429_of_a_rate_limited_endpoint(anon_client, monkeypatch):
-    from rest_framework.throttling import ScopedRateThrottle
-
-    from accounts.api.views import TokenView
-
     # The "auth" scope's limit, whether or not this run turned the API's rate limits off.
     monkeypatch.setattr(TokenView, "throttle_classes", [ScopedRateThrottle])
     schema = anon_client.get(

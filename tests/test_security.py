@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -134,10 +137,6 @@ def test_throttle_enabled_0_turns_the_sign_in_page_limit_off(settings, client, p
 
 
 def test_the_sign_in_limit_is_per_minute(patient, monkeypatch):
-    import datetime as dt
-
-    import time_machine
-
     monkeypatch.setattr(TokenView, "throttle_classes", [ScopedRateThrottle])
     cache.clear()
     start = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.UTC)
