@@ -96,10 +96,20 @@ def daily(first: date, scores: list[int] | tuple[int, ...], **kwargs: object) ->
     return [entry(first + timedelta(days=i), s, **kwargs) for i, s in enumerate(scores)]  # type: ignore[arg-type]
 
 
-def history(*records: PainEntry | Workout | Clearance | list) -> History:
+def history(*records: PainEntry | Workout | Clearance | list | History) -> History:
+    """A history of these records; a list or another History adds all of its own."""
     flat: list[PainEntry | Workout | Clearance] = []
     for record in records:
-        flat.extend(record if isinstance(record, list) else [record])
+        if isinstance(record, History):
+            flat.extend((*record.pain_entries, *record.workouts, *record.clearances))
+        elif isinstance(record, list):
+            flat.extend(record)
+        else:
+            flat.append(record)
+    unknown = [r for r in flat if not isinstance(r, PainEntry | Workout | Clearance)]
+    if unknown:
+        # A record of another type would otherwise drop out of the history unnoticed.
+        raise TypeError(f"not a record: {unknown[0]!r}")
     return History(
         pain_entries=tuple(r for r in flat if isinstance(r, PainEntry)),
         workouts=tuple(r for r in flat if isinstance(r, Workout)),

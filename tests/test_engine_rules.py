@@ -753,7 +753,9 @@ def test_return_advice_names_what_counts_as_a_flare() -> None:
     assert "4 out of 10 or more" in text
     assert "sharp or shooting pain during exercise or in the hours after it" in text
     flared = history(records, entry(on + timedelta(days=1), 2, "sharp", "after_exercise"))
-    assert evaluate(flared, on + timedelta(days=1)).phase == "rest"
+    plan = evaluate(flared, on + timedelta(days=1))
+    assert (plan.phase, plan.episode.start, plan.episode.flare_count) == ("rest", start, 1)
+    assert plan.reasons[0].rule == "RECURRENCE"
 
 
 def test_recurrence_repeat_sends_the_second_flare_to_review() -> None:
@@ -1752,4 +1754,146 @@ def test_stage_advice_says_any_activity_once_everything_is_allowed() -> None:
     assert any(
         "you may do mobility, core, low-impact and light strength activities." in i.text.lower()
         for i in stage2.advice
+    )
+
+
+# --- boundaries, order and the overridden values named in advice and reasons -------------------
+
+
+def test_a_second_injury_on_a_flare_rests_first_day_keeps_the_flare_minimum() -> None:
+    # Interpretation 11: only an acute entry dated *after* the rest's first day restarts the
+    # minimum. A sharp entry logged after the flare on the flare's own day is the same flare:
+    # the rest after it still needs only rest_after_flare_days (3).
+    start = day(-60)
+    stage3 = start + timedelta(days=RETURN_STARTS + 28)
+    flare_day = stage3 + timedelta(days=2)
+    records = history(
+        sharp(start), daily(start + timedelta(days=1), [1] * 35), entry(flare_day, 5),
+        sharp(flare_day, 5), daily(flare_day + timedelta(days=1), [1, 1, 1]),
+    )  # fmt: skip
+    on_day_3 = evaluate(records, flare_day + timedelta(days=2))
+    assert (on_day_3.phase, on_day_3.stage) == ("return", 2)
+
+
+def test_weekly_load_cap_baseline_leaves_out_the_episodes_first_day() -> None:
+    # "the 28 days before the episode began": the onset day's own workout is not one of them.
+    start = day(-40)
+    baseline = [
+        workout(start - timedelta(days=28), "running", 40, 5),  # 200
+        workout(start - timedelta(days=10), "cycling", 60, 4),  # 240
+        workout(start, "running", 60, 8, at=8),  # 480, on the onset day itself
+    ]
+    plan = evaluate(history(baseline, into_return(start, 39)), start + timedelta(days=8))
+    assert plan.phase == "return"
+    assert plan.weekly_load_cap == pytest.approx((200 + 240) / 4 * 0.5)
+
+
+def test_missed_logs_is_not_raised_on_the_day_return_complete_closes_the_episode() -> None:
+    # "Order": RETURN_COMPLETE comes before MISSED_LOGS. The last log is 7 days before the
+    # return completes (start+48), so the episode is already closed when MISSED_LOGS looks.
+    start = day(-48)
+    records = history(into_return(start, 41))  # logs up to start+41
+    plan = evaluate(records, D)
+    assert plan.phase == "active"
+    assert not raised(plan, "MISSED_LOGS")
+    assert plan.escalation_level == "none"
+
+
+def test_a_review_begun_by_a_prompting_rule_gives_its_advice_once() -> None:
+    # REST_MAX and PERSIST_14D both have prompts; in the review they began, the review advice
+    # speaks for them and their prompt is not repeated.
+    rest_max = evaluate(history(sharp(D, 4), daily(day(1), [3, 2] * 10)), day(14))
+    assert rest_max.phase == "medical_review"
+    assert advice_of(rest_max, "REST_MAX") == [
+        "See a doctor before you return to exercise. Until a doctor clears you, do only gentle "
+        "mobility exercises; your therapist, or you, can record the clearance in the app."
+    ]
+    persist = evaluate(history(daily(D, [4] * 15)), day(14))
+    assert persist.phase == "medical_review"
+    (only,) = advice_of(persist, "PERSIST_14D")
+    assert only.startswith("See a doctor before you return to exercise.")
+
+
+def test_rest_exit_condition_names_the_three_day_window() -> None:
+    # "both lie within D−2…D": the last 3 days, today included.
+    plan = evaluate(history(sharp(D)), D)
+    assert any(
+        "once your two latest logs, both from the last 3 days, are 2 or lower" in text
+        for text in advice_of(plan, "ACUTE_ONSET")
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage_day", "wording"),
+    [
+        (1, "For the next 7 days, today included, avoid"),
+        (6, "For the next 2 days, today included, avoid"),
+        (7, "For today, avoid"),
+    ],
+)
+def test_stage_3_advice_counts_the_barred_days_left_today_included(stage_day, wording) -> None:
+    start = day(-80)
+    records = history(workout(start - timedelta(days=1), "running", 40, 6), into_return(start, 60))
+    plan = evaluate(records, start + timedelta(days=RETURN_STARTS + 28 + stage_day - 1))
+    assert (plan.stage, plan.day_in_stage) == (3, stage_day)
+    assert any(wording in text for text in advice_of(plan, "STAGE_ADVANCE"))
+
+
+def test_stage_reason_names_the_stage_left_and_the_stage_reached() -> None:
+    start = day(-80)
+    records = history(into_return(start, 60))
+    stage2 = evaluate(records, start + timedelta(days=RETURN_STARTS + 14))
+    assert stage2.stage == 2
+    assert reason_of(stage2, "STAGE_ADVANCE") == [
+        f"After 14 full days in stage 1, you moved up to stage 2 on "
+        f"{when((start + timedelta(days=RETURN_STARTS + 14)).toordinal())}."
+    ]
+
+
+_PAIN_DAY_NOTE = (
+    "Your therapist set the lowest score that counts as a painful day to 2 (usually 3)."
+)
+
+
+def test_persist_3d_prompt_names_the_overridden_pain_day_minimum() -> None:
+    g = guideline_with_overrides({"pain_day_min": 2})
+    plan = evaluate(history(daily(D, [2] * 4)), day(3), g)
+    (prompt,) = advice_of(plan, "PERSIST_3D")
+    assert prompt.endswith(_PAIN_DAY_NOTE)
+
+
+def test_persist_14d_review_reason_names_the_overridden_pain_day_minimum() -> None:
+    g = guideline_with_overrides({"pain_day_min": 2})
+    plan = evaluate(history(daily(D, [2] * 15)), day(14), g)
+    assert plan.phase == "medical_review"
+    review = [t for t in reason_of(plan, "PERSIST_14D") if "asked to see a doctor" in t]
+    assert len(review) == 1
+    assert review[0].endswith(_PAIN_DAY_NOTE)
+
+
+def test_chronic_3m_prompt_names_the_overridden_pain_day_minimum() -> None:
+    g = guideline_with_overrides({"pain_day_min": 2})
+    plan = evaluate(history([entry(day(-7 * k), 2) for k in range(13)]), D, g)
+    (prompt,) = advice_of(plan, "CHRONIC_3M")
+    assert prompt.endswith(_PAIN_DAY_NOTE)
+
+
+def test_rest_exit_condition_names_the_overridden_rest_max() -> None:
+    g = guideline_with_overrides({"rest_max_days": 21})
+    plan = evaluate(history(sharp(D)), D, g)
+    (text,) = [t for t in advice_of(plan, "ACUTE_ONSET") if t.startswith("Log your pain every day")]
+    assert "If your pain has not settled after 21 days of rest" in text
+    assert text.endswith(
+        "Your therapist set your longest rest before a doctor's review to 21 days "
+        "(usually 14 days)."
+    )
+
+
+def test_urgent_advice_two_days_before_the_calendars_end_still_names_the_deadline() -> None:
+    reported = date.max - timedelta(days=2)
+    plan = evaluate(history(entry(reported, 2, flags=("leg_numbness",))), reported)
+    (urgent,) = [t for t in advice_of(plan, "RED_FLAG_URGENT") if "48 hours" in t]
+    assert urgent.startswith(
+        "See a doctor within 48 hours, by 31 December 9999, about the symptom you reported on "
+        "29 December 9999."
     )
