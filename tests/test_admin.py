@@ -325,6 +325,21 @@ def test_admin_clearance_is_the_signed_in_linked_therapists(
     assert PlanSnapshot.objects.get(patient=patient).phase == "return"
 
 
+def test_editing_a_clearance_in_the_admin_keeps_the_clinician_it_named(
+    linked_staff_client, staff, patient, today
+):
+    add = reverse("admin:recovery_clearance_add")
+    assert linked_staff_client.post(add, _clearance_form(patient, today)).status_code == 302
+    clearance = Clearance.objects.get(patient=patient)
+    recorded_as = staff.name
+    User.objects.filter(pk=staff.pk).update(name="Dr Renamed")  # the therapist renamed since
+    url = reverse("admin:recovery_clearance_change", args=[clearance.pk])
+    form = {**_admin_form(linked_staff_client, url), "notes": "seen again"}
+    assert linked_staff_client.post(url, form).status_code == 302
+    clearance.refresh_from_db()
+    assert (clearance.notes, clearance.clinician_name) == ("seen again", recorded_as)
+
+
 @pytest.mark.parametrize(
     ("linked", "days", "field"),
     [(False, 0, "patient"), (True, 1, "cleared_on")],  # unlinked; dated tomorrow
@@ -609,6 +624,22 @@ def test_deleting_pain_entries_in_bulk_re_evaluates(staff_client, patient, today
     assert PlanSnapshot.objects.get(patient=patient).phase == "active"
 
 
+# A bulk delete across patients re-evaluates each of them.
+def test_deleting_two_patients_entries_in_bulk_re_evaluates_both(
+    staff_client, patient, other_patient, today
+):
+    entries = [_red_flag_entry(patient, today), _red_flag_entry(other_patient, today)]
+    in_bulk = {"action": "delete_selected", "_selected_action": [e.pk for e in entries],
+               "post": "yes"}  # fmt: skip
+    response = staff_client.post(reverse("admin:recovery_painentry_changelist"), in_bulk)
+    assert response.status_code == 302
+    assert not PainEntry.objects.exists()
+    phases = PlanSnapshot.objects.filter(patient__in=[patient, other_patient]).values_list(
+        "phase", flat=True
+    )
+    assert list(phases) == ["active", "active"]
+
+
 # Moving a row to another patient checks its date in the new patient's calendar.
 @time_machine.travel(dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC), tick=False)
 def test_moving_an_entry_to_a_patient_for_whom_it_is_dated_tomorrow_is_refused(staff_client):
@@ -689,6 +720,21 @@ def test_workout_bounds_in_the_admin_are_named_on_their_field(staff_client, pati
     response = staff_client.post(reverse("admin:recovery_workout_add"), form)
     assert response.status_code == 200
     assert list(response.context["adminform"].form.errors) == ["duration_min"]
+    assert not Workout.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("duration_min", 601), ("rpe", 11), ("load_kg", "1000.01"), ("load_kg", "-0.01")],
+)
+def test_each_workout_bound_in_the_admin_is_named_on_its_field(
+    staff_client, patient, today, field, value
+):
+    form = {"patient": patient.pk, "date": today.isoformat(), "activity": "walking",
+            "duration_min": 30, "rpe": 3, "load_kg": "", "notes": "", field: value}  # fmt: skip
+    response = staff_client.post(reverse("admin:recovery_workout_add"), form)
+    assert response.status_code == 200
+    assert list(response.context["adminform"].form.errors) == [field]
     assert not Workout.objects.exists()
 
 

@@ -709,6 +709,21 @@ def test_override_above_a_stored_maximum_is_refused_naming_the_value_sent(
     assert stored_rows() == before
 
 
+def test_an_override_removed_in_the_same_body_no_longer_bounds_the_values_sent(
+    patient, therapist_client
+):
+    url = f"{API}/patients/{patient.id}/overrides/"
+    assert therapist_client.patch(url, {"rest_min_days": 10}, format="json").status_code == 200
+
+    # Against the default rest_min_days (7) that replaces the 10, a maximum of 8 is fine.
+    response = therapist_client.patch(
+        url, {"rest_min_days": None, "rest_max_days": 8}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert list(GuidelineOverride.objects.values_list("name", "value")) == [("rest_max_days", 8)]
+
+
 @pytest.mark.parametrize("raw", ["{}", "[]", '[{"stage_days": 10}]', "null", '"stage_days"'])
 def test_override_body_must_be_a_non_empty_object(patient, therapist_client, raw):
     response = therapist_client.patch(

@@ -312,3 +312,42 @@ def test_records_after_reads_exactly_what_the_full_load_holds_after_that_day(
         frozenset({"night_pain", "leg_weakness"}),
         frozenset(),
     }
+
+
+def test_moving_a_record_to_before_the_checkpoint_replays_in_full(
+    patient, patient_client, spied_histories
+) -> None:
+    with time_machine.travel(START, tick=True) as clock:
+        log_daily(patient, patient_client, clock, days=4, score=2)
+        onset = pain_body(patient.local_today(), 8, "sharp", "during_exercise")
+        entry = patient_client.post("/api/v1/pain-logs/", onset, format="json").json()
+        spied_histories.clear()
+        # Today's onset moved back three days, before the checkpoint (yesterday).
+        moved = {"date": (patient.local_today() - dt.timedelta(days=3)).isoformat()}
+        response = patient_client.patch(f"/api/v1/pain-logs/{entry['id']}/", moved, format="json")
+        assert response.status_code == 200
+        assert spied_histories == [None]
+        snapshot = PlanSnapshot.objects.get(patient=patient)
+        assert snapshot.episode_start == patient.local_today() - dt.timedelta(days=3)
+        assert_stored_as_a_full_replay(patient)
+
+
+def test_editing_the_notes_of_an_entry_now_dated_tomorrow_replays_in_full(
+    patient, patient_client
+) -> None:
+    patient.timezone = "Pacific/Kiritimati"  # UTC+14
+    patient.save()
+    with time_machine.travel(dt.datetime(2026, 3, 2, 11, 0, tzinfo=dt.UTC), tick=True) as clock:
+        log_daily(patient, patient_client, clock, days=2, score=3)
+        latest = pain_body(patient.local_today(), 3)
+        entry = patient_client.post("/api/v1/pain-logs/", latest, format="json").json()
+        patient.timezone = "Pacific/Pago_Pago"  # UTC−11: today is the checkpoint's own day
+        patient.save()
+        checkpoint_day = PlanSnapshot.objects.get(patient=patient).checkpoint["day"]
+        assert patient.local_today().toordinal() == checkpoint_day
+        # The entry is dated the patient's tomorrow now; a note on it is still fine.
+        response = patient_client.patch(
+            f"/api/v1/pain-logs/{entry['id']}/", {"notes": "stiff morning"}, format="json"
+        )
+        assert response.status_code == 200
+        assert_stored_as_a_full_replay(patient)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -12,7 +13,15 @@ from django.db import IntegrityError, transaction
 from accounts.models import CareLink, User
 from backend.exceptions import RecordGone, exception_handler
 from recovery import services
-from recovery.models import Activity, Escalation, GuidelineOverride, PainEntry, PlanSnapshot
+from recovery.models import (
+    Activity,
+    Clearance,
+    Escalation,
+    GuidelineOverride,
+    PainEntry,
+    PlanSnapshot,
+    Workout,
+)
 from tests.conftest import client_for, make_user
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +97,74 @@ def test_database_refuses_a_second_escalation_for_the_same_anchor(patient, today
         Escalation.objects.create(**fields, anchor_date=today, raised_on=today)
 
 
+def test_the_same_anchor_raised_again_on_another_day_is_still_a_duplicate(patient, today):
+    fields = {"patient": patient, "rule": "PERSIST_3D", "anchor": "date:x", "anchor_date": today}
+    Escalation.objects.create(**fields, level="attention", raised_on=today)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Escalation.objects.create(
+            **fields, level="see_doctor", raised_on=today + dt.timedelta(days=1)
+        )
+    Escalation.objects.create(**{**fields, "anchor": "date:y"}, level="attention", raised_on=today)
+    assert Escalation.objects.filter(patient=patient).count() == 2
+
+
+def _row(model, patient, today, **fields):
+    """A valid row of `model` with `fields` changed, made past every validator."""
+    base = {
+        PainEntry: {"date": today, "score": 3, "region": "neck", "character": "ache",
+                    "onset": "unrelated"},
+        Workout: {"date": today, "activity_id": "running", "duration_min": 30, "rpe": 5},
+        Clearance: {"cleared_on": today, "source": "self", "clinician_name": "Dr Rao"},
+        GuidelineOverride: {"name": "rest_min_days", "value": 7},
+        PlanSnapshot: {"evaluated_for": today, "phase": "active", "stage": None},
+        Escalation: {"rule": "PERSIST_3D", "level": "attention", "anchor": "date:x",
+                     "anchor_date": today, "raised_on": today},
+    }[model]  # fmt: skip
+    return model(patient=patient, **{**base, **fields})
+
+
+BEYOND_THE_BOUNDS = [
+    (PainEntry, {"score": 11}),
+    (PainEntry, {"region": "foot"}),
+    (PainEntry, {"notes": "x" * 2001}),
+    (Workout, {"duration_min": 0}),
+    (Workout, {"duration_min": 601}),
+    (Workout, {"rpe": 11}),
+    (Workout, {"load_kg": Decimal("-0.01")}),
+    (Workout, {"load_kg": Decimal("1000.01")}),
+    (Workout, {"notes": "x" * 2001}),
+    (Clearance, {"clinician_name": ""}),
+    (Clearance, {"source": "rumour"}),
+    (GuidelineOverride, {"name": "rest_max_days", "value": 29}),
+    (GuidelineOverride, {"name": "rest_min_days", "value": 2}),
+    (GuidelineOverride, {"name": "max_rpe", "value": 5}),
+    (PlanSnapshot, {"phase": "return", "stage": 0}),
+    (PlanSnapshot, {"phase": "return", "stage": 4}),
+    (PlanSnapshot, {"phase": "active", "stage": 1}),
+    (Escalation, {"level": "none"}),
+]
+ON_THE_BOUNDS = [
+    (PainEntry, {"score": 10, "notes": "x" * 2000}),
+    (Workout, {"duration_min": 600, "rpe": 10, "load_kg": Decimal("1000"), "notes": "x" * 2000}),
+    (Workout, {"duration_min": 1, "rpe": 0, "load_kg": Decimal("0")}),
+    (Clearance, {"source": "therapist", "clinician_name": ""}),
+    (GuidelineOverride, {"name": "rest_max_days", "value": 28}),
+    (PlanSnapshot, {"phase": "return", "stage": 3}),
+]
+
+
+@pytest.mark.parametrize(("model", "fields"), BEYOND_THE_BOUNDS)
+def test_the_database_refuses_a_row_beyond_the_bounds_the_api_checks(patient, today, model, fields):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _row(model, patient, today, **fields).save()
+
+
+@pytest.mark.parametrize(("model", "fields"), ON_THE_BOUNDS)
+def test_the_database_takes_a_row_on_the_bounds_the_api_checks(patient, today, model, fields):
+    _row(model, patient, today, **fields).save()
+    assert model.objects.filter(patient=patient).count() == 1
+
+
 def test_editing_a_past_entry_re_evaluates_and_keeps_raised_escalations(
     patient, patient_client, today
 ):
@@ -142,6 +219,13 @@ def test_workouts_feed_the_plan_loads(patient, patient_client, today):
     assert Activity.objects.get(slug="running").category == "high_impact"
 
 
+def test_a_workout_answers_its_session_load_as_rpe_times_minutes(patient_client, today):
+    body = {"date": today.isoformat(), "activity": "running", "duration_min": 40, "rpe": 6}
+    response = patient_client.post("/api/v1/workouts/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["session_load"] == 240
+
+
 def test_plan_for_a_past_date_replays_the_history(patient, patient_client, today):
     three_days_ago = today - dt.timedelta(days=3)
     log_pain(patient_client, three_days_ago, 8, character="sharp", onset="during_exercise")
@@ -184,6 +268,26 @@ def test_self_reported_clearance_names_the_clinician(patient, patient_client, to
     assert response.status_code == 201, response.json()
     assert (response.json()["source"], response.json()["clinician_name"]) == ("self", "Dr Rao")
     assert PlanSnapshot.objects.get(patient=patient).phase == "return"
+
+
+def test_the_clearance_service_names_the_clinician_as_the_rules_say(patient, therapist, today):
+    # Called directly, as the serializers do not stand in front of it: a blank name is the
+    # patient's error, not the database's; a therapist is always the clinician.
+    with pytest.raises(ValidationError) as refused:
+        services.clearance_record(patient=patient, cleared_on=today, clinician_name="   ")
+    assert "clinician_name" in refused.value.message_dict
+    assert not Clearance.objects.exists()
+
+    own = services.clearance_record(patient=patient, cleared_on=today, clinician_name=" Dr Rao ")
+    theirs = services.clearance_record(
+        patient=patient, cleared_on=today, therapist=therapist, clinician_name="Someone Else"
+    )
+    stored = Clearance.objects.in_bulk([own.pk, theirs.pk])
+    assert (stored[own.pk].source, stored[own.pk].clinician_name) == ("self", "Dr Rao")
+    assert (stored[theirs.pk].source, stored[theirs.pk].clinician_name) == (
+        "therapist",
+        therapist.name,
+    )
 
 
 def test_patients_list_shows_each_patients_stored_plan(patient, therapist, therapist_client, today):
@@ -271,6 +375,23 @@ def test_overrides_change_the_plan_and_record_who_set_them(
     assert therapist_client.get(f"/api/v1/patients/{patient.id}/plan/").json()["overrides"] == []
 
 
+def test_changing_an_override_records_who_changed_it_and_when(
+    patient, therapist, other_therapist, today
+):
+    CareLink.objects.create(therapist=other_therapist, patient=patient)
+    url = f"/api/v1/patients/{patient.id}/overrides/"
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False):
+        assert (
+            client_for(therapist).patch(url, {"rest_min_days": 5}, format="json").status_code == 200
+        )
+    later = dt.datetime(2026, 3, 5, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(later, tick=False):
+        response = client_for(other_therapist).patch(url, {"rest_min_days": 6}, format="json")
+    assert response.status_code == 200, response.json()
+    row = GuidelineOverride.objects.get(patient=patient, name="rest_min_days")
+    assert (row.value, row.set_by, row.set_at) == (6, other_therapist, later)
+
+
 def test_editing_a_record_another_request_deleted_meanwhile_is_a_404(patient, today):
     entry = services.pain_entry_create(
         patient=patient, date=today, score=3, region="neck", character="ache", onset="unrelated"
@@ -283,6 +404,22 @@ def test_editing_a_record_another_request_deleted_meanwhile_is_a_404(patient, to
         services.pain_entry_delete(entry=loaded_early)
     assert not PainEntry.objects.exists()
     assert PlanSnapshot.objects.get(patient=patient).last_log_date is None
+
+
+def test_editing_a_record_moved_to_another_patient_meanwhile_is_a_404(
+    patient, other_patient, today
+):
+    entry = services.pain_entry_create(
+        patient=patient, date=today, score=3, region="neck", character="ache", onset="unrelated"
+    )
+    loaded_early = PainEntry.objects.get(pk=entry.pk)
+    PainEntry.objects.filter(pk=entry.pk).update(patient=other_patient)  # moved meanwhile
+    with pytest.raises(RecordGone):
+        services.pain_entry_update(entry=loaded_early, score=5)
+    with pytest.raises(RecordGone):
+        services.pain_entry_delete(entry=loaded_early)
+    stored = PainEntry.objects.get(pk=entry.pk)
+    assert (stored.patient_id, stored.score) == (other_patient.id, 3)
 
 
 def test_overrides_stored_behind_the_services_back_that_fail_together_do_not_break_the_plan(
@@ -391,3 +528,21 @@ def test_a_patient_changing_time_zone_gets_the_plan_of_their_new_today():
     # Kiritimati's today, 2 Dec, is rest day 15: past the longest rest, so a doctor's review.
     assert snapshot.evaluated_for == dt.date(2026, 12, 2)
     assert (snapshot.phase, snapshot.clearance_required) == ("medical_review", True)
+
+
+def test_a_back_filled_streak_records_the_day_it_fired_and_that_it_had_already_closed(
+    patient, patient_client, today
+):
+    # Today is pain-free; then four days of ache 4 before it are back-filled. The last save
+    # raises PERSIST_3D on D−1 (anchored on D−4), already closed by today's good day.
+    log_pain(patient_client, today, 1)
+    for back in (4, 3, 2, 1):
+        log_pain(patient_client, today - dt.timedelta(days=back), 4)
+
+    rows = list(
+        Escalation.objects.filter(patient=patient, rule="PERSIST_3D").values_list(
+            "anchor_date", "raised_on", "open_when_recorded"
+        )
+    )
+    assert rows == [(today - dt.timedelta(days=4), today - dt.timedelta(days=1), False)]
+    assert PlanSnapshot.objects.get(patient=patient).escalation_level == "none"
