@@ -68,14 +68,19 @@ def test_a_second_clearance_during_the_return_it_began_says_it_changed_nothing(
     assert "changed nothing" in body["effect"]["text"]
 
 
-def test_a_clearance_dated_the_day_an_over_long_rest_is_reviewed_warns_to_date_it_later(
-    patient, patient_client, therapist_client, today
-) -> None:
-    # Worked example 4: sharp pain on D−15, then pain 5 every day: REST_MAX on D−1.
+def over_long_rest(patient_client, today: dt.date) -> dt.date:
+    """Worked example 4: sharp pain on D−15, then pain 5 every day. Returns the day REST_MAX
+    began the review (D−1)."""
     log(patient_client, today - dt.timedelta(days=15), 6, "sharp", "during_exercise")
     for back in range(14, 0, -1):
         log(patient_client, today - dt.timedelta(days=back), 5)
-    review_day = today - dt.timedelta(days=1)
+    return today - dt.timedelta(days=1)
+
+
+def test_a_clearance_dated_the_day_an_over_long_rest_is_reviewed_warns_to_date_it_later(
+    patient, patient_client, therapist_client, today
+) -> None:
+    review_day = over_long_rest(patient_client, today)
 
     same_day = clear(therapist_client, patient, review_day)
 
@@ -122,11 +127,7 @@ def test_a_clearance_dated_the_day_a_rest_ends_by_itself_says_it_changed_nothing
 def test_a_clearance_that_leaves_the_review_running_says_since_when(
     patient, patient_client, therapist_client, today
 ) -> None:
-    # Worked example 4: sharp pain on D−15, then pain 5 every day: REST_MAX on D−1.
-    log(patient_client, today - dt.timedelta(days=15), 6, "sharp", "during_exercise")
-    for back in range(14, 0, -1):
-        log(patient_client, today - dt.timedelta(days=back), 5)
-    review_day = today - dt.timedelta(days=1)
+    review_day = over_long_rest(patient_client, today)
 
     effect = clear(therapist_client, patient, review_day)["effect"]
 
