@@ -386,12 +386,16 @@ def test_rest_exit_counts_only_the_logs_of_the_rest_itself(minimum) -> None:
     assert (plan.phase, plan.day_in_phase) == ("rest", minimum)
 
 
-def test_rest_exit_after_a_flare_drops_one_stage_and_needs_three_days() -> None:
+# A sharp entry logged after the flare on the flare's own day is the same flare
+# (interpretation 11 restarts the minimum only for one dated after the rest's first day).
+@pytest.mark.parametrize("same_day_sharp", [(), (5,)], ids=["flare", "flare_and_sharp"])
+def test_rest_exit_after_a_flare_drops_one_stage_and_needs_three_days(same_day_sharp) -> None:
     start = day(-60)
     stage3 = start + timedelta(days=RETURN_STARTS + 28)
     flare_day = stage3 + timedelta(days=2)
     records = history(
         sharp(start), daily(start + timedelta(days=1), [1] * 35), entry(flare_day, 5),
+        [sharp(flare_day, score) for score in same_day_sharp],
         daily(flare_day + timedelta(days=1), [1, 1, 1]),
     )  # fmt: skip
     assert evaluate(records, stage3).stage == 3
@@ -1758,21 +1762,6 @@ def test_stage_advice_says_any_activity_once_everything_is_allowed() -> None:
 
 
 # --- boundaries, order and the overridden values named in advice and reasons -------------------
-
-
-def test_a_second_injury_on_a_flare_rests_first_day_keeps_the_flare_minimum() -> None:
-    # Interpretation 11: only an acute entry dated *after* the rest's first day restarts the
-    # minimum. A sharp entry logged after the flare on the flare's own day is the same flare:
-    # the rest after it still needs only rest_after_flare_days (3).
-    start = day(-60)
-    stage3 = start + timedelta(days=RETURN_STARTS + 28)
-    flare_day = stage3 + timedelta(days=2)
-    records = history(
-        sharp(start), daily(start + timedelta(days=1), [1] * 35), entry(flare_day, 5),
-        sharp(flare_day, 5), daily(flare_day + timedelta(days=1), [1, 1, 1]),
-    )  # fmt: skip
-    on_day_3 = evaluate(records, flare_day + timedelta(days=2))
-    assert (on_day_3.phase, on_day_3.stage) == ("return", 2)
 
 
 def test_weekly_load_cap_baseline_leaves_out_the_episodes_first_day() -> None:
