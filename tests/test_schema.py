@@ -16,6 +16,8 @@ from recovery.engine.inputs import RULE_IDS
 
 pytestmark = pytest.mark.django_db
 
+# Exactly as API.md writes them (with its /api/v1 prefix), path parameters included: a client
+# generated from the schema names them as the contract does.
 API_PATHS = [
     "/api/v1/auth/register/",
     "/api/v1/auth/token/",
@@ -33,11 +35,11 @@ API_PATHS = [
     "/api/v1/invitations/",
     "/api/v1/invitations/accept/",
     "/api/v1/patients/",
-    "/api/v1/patients/{patient_id}/",
-    "/api/v1/patients/{patient_id}/pain-logs/",
-    "/api/v1/patients/{patient_id}/workouts/",
-    "/api/v1/patients/{patient_id}/plan/",
-    "/api/v1/patients/{patient_id}/clearances/",
+    "/api/v1/patients/{id}/",
+    "/api/v1/patients/{id}/pain-logs/",
+    "/api/v1/patients/{id}/workouts/",
+    "/api/v1/patients/{id}/plan/",
+    "/api/v1/patients/{id}/clearances/",
 ]
 
 
@@ -117,17 +119,17 @@ def test_every_answer_a_patient_and_a_therapist_get_is_the_one_the_schema_descri
     base = f"/api/v1/patients/{patient.id}"
     therapist_reads = {
         "/api/v1/patients/": "/api/v1/patients/",
-        "/api/v1/patients/{patient_id}/": f"{base}/",
-        "/api/v1/patients/{patient_id}/plan/": f"{base}/plan/",
-        "/api/v1/patients/{patient_id}/pain-logs/": f"{base}/pain-logs/",
-        "/api/v1/patients/{patient_id}/overrides/": f"{base}/overrides/",
+        "/api/v1/patients/{id}/": f"{base}/",
+        "/api/v1/patients/{id}/plan/": f"{base}/plan/",
+        "/api/v1/patients/{id}/pain-logs/": f"{base}/pain-logs/",
+        "/api/v1/patients/{id}/overrides/": f"{base}/overrides/",
     }
     for template, url in therapist_reads.items():
         check(schema, template, "get", therapist_client.get(url))
     cleared = therapist_client.post(
         f"{base}/clearances/", {"cleared_on": today.isoformat()}, format="json"
     )
-    check(schema, "/api/v1/patients/{patient_id}/clearances/", "post", cleared)
+    check(schema, "/api/v1/patients/{id}/clearances/", "post", cleared)
     # The errors, each in the body the schema gives it.
     bad = [
         ("/api/v1/pain-logs/", "post", patient_client.post(
@@ -140,7 +142,7 @@ def test_every_answer_a_patient_and_a_therapist_get_is_the_one_the_schema_descri
         ("/api/v1/plan/", "get", therapist_client.get("/api/v1/plan/")),
         ("/api/v1/plan/", "get", patient_client.get("/api/v1/plan/?date=2999-01-01")),
         ("/api/v1/pain-logs/{id}/", "get", therapist_client.get(entry)),
-        ("/api/v1/patients/{patient_id}/", "get", therapist_client.get("/api/v1/patients/0/")),
+        ("/api/v1/patients/{id}/", "get", therapist_client.get("/api/v1/patients/0/")),
         ("/api/v1/auth/token/", "post", anon_client.post(
             "/api/v1/auth/token/", {"email": patient.email, "password": "wrong"}, format="json")),
         ("/api/v1/care-links/", "get", patient_client.get("/api/v1/care-links/?page=0")),

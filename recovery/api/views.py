@@ -235,7 +235,8 @@ class EscalationAcknowledgeView(APIView):
 
 
 class LinkedPatientMixin:
-    """Resolves {patient_id} among the therapist's linked patients; any other id is a 404."""
+    """Resolves {id}, API.md's name for a patient in these paths, among the therapist's linked
+    patients; any other id is a 404."""
 
     permission_classes = [IsTherapist]
 
@@ -247,7 +248,7 @@ class LinkedPatientMixin:
     def get_patient(self) -> User:
         if not hasattr(self, "_patient"):
             patients = linked_patients(therapist=self.request.user)
-            self._patient = get_object_or_404(patients, pk=self.kwargs["patient_id"])
+            self._patient = get_object_or_404(patients, pk=self.kwargs["id"])
         return self._patient
 
 
@@ -285,7 +286,7 @@ class PatientListView(generics.ListAPIView):
 
 class PatientDetailView(LinkedPatientMixin, APIView):
     @extend_schema(responses=PatientDetailSerializer)
-    def get(self, request: Request, patient_id: int) -> Response:
+    def get(self, request: Request, **kwargs) -> Response:
         patient = self.get_patient()
         plan = selectors.plan_for(patient=patient, on_date=patient.local_today())
         return Response(PatientDetailSerializer(patient, context={"plan": plan}).data)
@@ -311,7 +312,7 @@ class PatientWorkoutListView(LinkedPatientMixin, generics.ListAPIView):
 
 class PatientPlanView(LinkedPatientMixin, APIView):
     @extend_schema(parameters=[PLAN_DATE_PARAMETER], responses=PlanSerializer)
-    def get(self, request: Request, patient_id: int) -> Response:
+    def get(self, request: Request, **kwargs) -> Response:
         return plan_response(request, self.get_patient())
 
 
@@ -341,11 +342,11 @@ class PatientOverridesView(LinkedPatientMixin, APIView):
     default; values outside the guideline's bounds answer 400 and change nothing."""
 
     @extend_schema(responses=OverrideSerializer(many=True))
-    def get(self, request: Request, patient_id: int) -> Response:
+    def get(self, request: Request, **kwargs) -> Response:
         return Response(self._body(self.get_patient()))
 
     @extend_schema(request=OverrideValuesSerializer, responses=OverrideSerializer(many=True))
-    def patch(self, request: Request, patient_id: int) -> Response:
+    def patch(self, request: Request, **kwargs) -> Response:
         patient = self.get_patient()
         values = self._parse(request.data)
         services.overrides_set(patient=patient, values=values, set_by=request.user)
