@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -65,6 +66,17 @@ def test_a_real_worker_runs_the_sweep_from_the_broker(patient):
     assert Escalation.objects.filter(patient=patient, rule="REST_MAX").count() == 1
     expected_transport = "redis" if settings.REDIS_URL else "filesystem"
     assert celery_app.connection_for_write().transport_cls == expected_transport
+
+
+def test_the_suite_keeps_its_broker_mail_and_schedule_out_of_the_projects_var():
+    # A `make run` beside the suite uses var/; its worker would take this suite's tasks.
+    shared = settings.BASE_DIR / "var"
+    own = [Path(settings.VAR_DIR), Path(settings.CELERY_BEAT_SCHEDULE_FILENAME)]
+    if not settings.REDIS_URL:
+        own.append(Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
+    if not settings.EMAIL_HOST:
+        own.append(Path(settings.EMAIL_FILE_PATH))
+    assert [path for path in own if path.is_relative_to(shared)] == []
 
 
 def test_the_models_have_no_change_without_its_migration(db):
