@@ -314,10 +314,25 @@ def test_rest_advice_names_relative_rest_stretches_and_isometric_core() -> None:
         assert words in text
     # The urgent red flags' signs carry RED_FLAG_URGENT's deadline, and the emergency signs
     # RED_FLAG_EMERGENCY's.
-    assert "within 48 hours, and log it, if the pain spreads down your legs" in text
+    assert "within 48 hours, and log it, if you feel numbness or tingling down your legs" in text
     assert "emergency care straight away if you lose control of your bladder" in text
     assert plan.max_rpe == 3
     assert plan.allowed_categories == ("mobility", "core", "low_impact")
+
+
+def test_rest_advice_names_every_urgent_sign_as_the_guidelines_word_it() -> None:
+    # RED_FLAG_URGENT: leg_numbness (numbness or tingling down the legs, with or without
+    # pain), leg_weakness (weakness, cramping, loss of coordination), night_pain (severe pain
+    # disrupting sleep): each needs a doctor within 48 hours.
+    (text,) = [i.text for i in evaluate(history(sharp(D)), D).advice if "within 48 hours" in i.text]
+    urgent = text.split("within 48 hours")[1].split("Get emergency care")[0]
+    for words in (
+        "numbness or tingling down your legs", "weakness", "cramping",
+        "loss of coordination", "severe pain that disrupts your sleep",
+    ):  # fmt: skip
+        assert words in urgent
+    # Numbness or tingling alone is enough: it is not only a sign when pain spreads too.
+    assert "pain spreads" not in urgent
 
 
 def test_no_rest_advice_outside_rest() -> None:

@@ -226,9 +226,11 @@ def rest_allowed(g: Guideline) -> str:
 
 # The signs of RED_FLAG_URGENT and RED_FLAG_EMERGENCY, with the same deadlines as the rules.
 WHEN_TO_SEE_A_DOCTOR = (
-    "See a doctor if the pain does not ease. See one within 48 hours, and log it, if the pain "
-    "spreads down your legs with numbness, tingling or weakness, or if severe pain wakes you "
-    "at night. Get emergency care straight away if " + EMERGENCY_SIGNS + "."
+    "See a doctor if the pain does not ease. See one within 48 hours, and log it, if you feel "
+    "numbness or tingling down your legs, weakness, cramping or loss of coordination in your "
+    "legs, or severe pain that disrupts your sleep. Get emergency care straight away if "
+    + EMERGENCY_SIGNS
+    + "."
 )
 COLD_FIRST_48H = (
     "For the first 48 hours use cold only: an ice pack wrapped in a cloth, 15–20 minutes every "
