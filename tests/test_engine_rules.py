@@ -1262,6 +1262,21 @@ def test_weekly_load_cap_baseline_is_the_mean_weekly_load_of_the_28_days_before(
     assert plan.weekly_load_cap == pytest.approx((200 + 240 + 60) / 4 * 0.5)
 
 
+def test_load_cap_advice_below_one_never_says_under_0() -> None:
+    # Two effort-0 workouts before the episode: the baseline is 0 AU, so the cap is 0. Loads
+    # are whole numbers, so the patient may train only at effort 0; "under 0" allows nothing
+    # and "up to 0" promises growth that never comes.
+    start = day(-40)
+    baseline = [workout(start - timedelta(days=d), "walking", 30, 0) for d in (10, 5)]
+    plan = evaluate(history(baseline, into_return(start, 39)), start + timedelta(days=8))
+    assert (plan.phase, plan.weekly_load_cap) == ("return", 0)
+    (text,) = [i.text for i in plan.advice if "training load" in i.text]
+    assert text == (
+        "Keep this week's training load at 0 (effort 0–10 × minutes, added up over the week): "
+        "only workouts at an effort of 0 fit. That is the full limit: it grows no further."
+    )
+
+
 @pytest.mark.parametrize("count", [0, 1])
 def test_weekly_load_cap_defaults_to_1000_with_fewer_than_two_workouts(count) -> None:
     start = day(-40)

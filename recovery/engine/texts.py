@@ -284,11 +284,18 @@ def stage_advice(
 
 def load_cap(cap: float, full: float, g: Guideline) -> str:
     """`full`: the cap's ceiling (the baseline), which it reaches and then keeps. Both are
-    rounded down, so the number a patient reads is never above the limit."""
-    text = (
-        f"Keep this week's training load under {math.floor(cap)} (effort 0–10 × minutes, added "
-        "up over the week)."
-    )
+    rounded down, so the number a patient reads is never above the limit. A limit below 1
+    (a baseline of effort-0 workouts) leaves room only for effort 0: loads are whole numbers."""
+    if math.floor(cap) < 1:
+        text = (
+            "Keep this week's training load at 0 (effort 0–10 × minutes, added up over the "
+            "week): only workouts at an effort of 0 fit."
+        )
+    else:
+        text = (
+            f"Keep this week's training load under {math.floor(cap)} (effort 0–10 × minutes, "
+            "added up over the week)."
+        )
     if cap < full:
         text += (
             f" The limit grows by {percent(g.weekly_increase)} each week, up to {math.floor(full)}."
