@@ -1277,6 +1277,26 @@ def test_load_cap_advice_below_one_never_says_under_0() -> None:
     )
 
 
+def test_load_cap_advice_promises_growth_only_to_a_number_above_todays() -> None:
+    # A baseline of 43 / 4 = 10.75 AU: in week 8 the cap is 10.75 × 0.5 × 1.1^7 ≈ 10.47.
+    # Both round down to 10, so "grows … up to 10" after "under 10" promises nothing.
+    g = guideline_with_overrides({"stage_days": 28})  # a 12-week return
+    start = day(-100)
+    baseline = [
+        workout(start - timedelta(days=10), "walking", 20, 1),
+        workout(start - timedelta(days=5), "walking", 23, 1),
+    ]
+    on = start + timedelta(days=RETURN_STARTS + 7 * 7 + 3)  # week 8 of the return
+    plan = evaluate(history(baseline, into_return(start, 99)), on, g)
+    assert plan.phase == "return"
+    assert plan.weekly_load_cap == pytest.approx(10.75 * 0.5 * 1.1**7)
+    (text,) = [i.text for i in plan.advice if "training load" in i.text]
+    assert text == (
+        "Keep this week's training load under 10 (effort 0–10 × minutes, added up over the "
+        "week). That is the full limit: it grows no further."
+    )
+
+
 @pytest.mark.parametrize("count", [0, 1])
 def test_weekly_load_cap_defaults_to_1000_with_fewer_than_two_workouts(count) -> None:
     start = day(-40)

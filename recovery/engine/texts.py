@@ -296,7 +296,8 @@ def load_cap(cap: float, full: float, g: Guideline) -> str:
             f"Keep this week's training load under {math.floor(cap)} (effort 0–10 × minutes, "
             "added up over the week)."
         )
-    if cap < full:
+    # Compared as the patient reads them: a cap that grows by less than 1 AU grows no further.
+    if math.floor(cap) < math.floor(full):
         text += (
             f" The limit grows by {percent(g.weekly_increase)} each week, up to {math.floor(full)}."
         )
