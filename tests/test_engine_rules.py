@@ -507,6 +507,26 @@ def test_a_new_injury_late_in_a_rest_does_not_put_off_rest_max() -> None:
     assert rules_of(plan.reasons)[0] == "REST_MAX"
 
 
+def test_a_restarted_rest_minimum_past_rest_max_does_not_promise_a_return() -> None:
+    # The same case: the restarted minimum would end on rest day 16, but REST_MAX sends the
+    # patient to a doctor on rest day 15, so "returning … on rest day 16" never happens.
+    records = history(sharp(D), daily(day(1), [5] * 8), sharp(day(9), 8), daily(day(10), [1] * 6))
+    plan = evaluate(records, day(11))  # rest day 12
+    assert (plan.phase, plan.day_in_phase) == ("rest", 12)
+    assert reason_of(plan, "REST_MIN") == [
+        f"Sharp or severe pain during or after exercise on {when(day(9).toordinal())} may be "
+        "a new injury, so your minimum rest of 7 days counts again from that day. That runs "
+        "past your longest rest of 14 days, so on rest day 15 you will be asked to see a "
+        "doctor before you return to exercise (today is rest day 12)."
+    ]
+    assert evaluate(records, day(14)).phase == "medical_review"  # rest day 15, as it says
+    # With one day of slack, REST_EXIT on rest day 15 still comes before REST_MAX.
+    g = guideline_with_overrides({"rest_max_days": 15})
+    assert (
+        "on rest day 16 at the earliest" in reason_of(evaluate(records, day(11), g), "REST_MIN")[0]
+    )
+
+
 def test_a_new_injury_in_a_flare_rest_needs_the_full_rest_minimum() -> None:
     start = day(-40)
     flare_day = start + timedelta(days=RETURN_STARTS + 5)  # return stage 1

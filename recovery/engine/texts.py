@@ -186,6 +186,17 @@ def rest_min(
         f"you can start returning to exercise on rest day {minimum} at the earliest (today is "
         f"rest day {rest_day})."
     )
+    if since is not None and minimum > g.rest_max_days + 1:
+        # REST_EXIT can come no earlier than REST_MAX's day (rest day rest_max_days + 1,
+        # when REST_EXIT is checked first): the rest ends in a doctor's review.
+        return (
+            f"Sharp or severe pain during or after exercise on {when(since)} may be a new "
+            f"injury, so your minimum rest of {g.rest_min_days} days counts again from that "
+            f"day. That runs past your longest rest of {g.rest_max_days} days, so on rest day "
+            f"{g.rest_max_days + 1} you will be asked to see a doctor before you return to "
+            f"exercise (today is rest day {rest_day})."
+            f"{note(g, 'rest_min_days', 'rest_max_days')}"
+        )
     if since is not None:
         return (
             f"Sharp or severe pain during or after exercise on {when(since)} may be a new "
