@@ -1776,12 +1776,31 @@ def test_non_adherence_by_effort_says_the_effort() -> None:
     plan = evaluate(history(sharp(day(-2)), workout(D, "walking", 20, 6)), D)
     (reason,) = reason_of(plan, "NON_ADHERENCE")
     assert reason == (
-        "Your walking at an effort of 6 out of 10 on 20 March 2025 was more than your plan "
-        "allowed when the day began."
+        "Your workout on 20 March 2025 (Walking at an effort of 6 out of 10) went beyond what "
+        "your plan allowed when the day began."
     )
     outside = evaluate(history(sharp(day(-2)), workout(D, "running", 20, 2)), D)
     assert reason_of(outside, "NON_ADHERENCE") == [
-        "Your running on 20 March 2025 was more than your plan allowed when the day began."
+        "Your workout on 20 March 2025 (Running) went beyond what your plan allowed when the "
+        "day began."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("activity", "rpe", "named"),
+    [
+        ("isometric_core", 6, "Isometric core exercises at an effort of 6 out of 10"),
+        ("bodyweight", 2, "Bodyweight exercises"),
+        ("russian_twist", 2, "Russian twist"),
+        ("resistance_band", 2, "Resistance band"),
+    ],
+)
+def test_non_adherence_reason_reads_right_for_every_activity_name(activity, rpe, named) -> None:
+    # No "exercises … was", no "russian twist", no "your resistance band … was more".
+    plan = evaluate(history(sharp(day(-2)), workout(D, activity, 20, rpe)), D)
+    assert reason_of(plan, "NON_ADHERENCE") == [
+        f"Your workout on 20 March 2025 ({named}) went beyond what your plan allowed when the "
+        "day began."
     ]
 
 
@@ -1793,10 +1812,12 @@ def test_every_open_non_adherence_is_a_reason_of_its_own() -> None:
     plan = evaluate(records, D)
     assert len([e for e in raised(plan, "NON_ADHERENCE") if e.is_open]) == 3
     assert sorted(reason_of(plan, "NON_ADHERENCE")) == [
-        "Your HIIT on 19 March 2025 was more than your plan allowed when the day began.",
-        "Your running on 18 March 2025 was more than your plan allowed when the day began.",
-        "Your walking at an effort of 6 out of 10 on 19 March 2025 was more than your plan "
-        "allowed when the day began.",
+        "Your workout on 18 March 2025 (Running) went beyond what your plan allowed when the "
+        "day began.",
+        "Your workout on 19 March 2025 (HIIT) went beyond what your plan allowed when the day "
+        "began.",
+        "Your workout on 19 March 2025 (Walking at an effort of 6 out of 10) went beyond what "
+        "your plan allowed when the day began.",
     ]
 
 
@@ -1806,7 +1827,8 @@ def test_non_adherence_on_the_day_a_stage_begins_is_judged_by_the_plan_the_day_b
     assert (plan.stage, plan.day_in_stage) == (2, 1)
     assert "strength_light" in plan.allowed_categories
     assert reason_of(plan, "NON_ADHERENCE") == [
-        "Your rear delt row on 20 March 2025 was more than your plan allowed when the day began."
+        "Your workout on 20 March 2025 (Rear delt row) went beyond what your plan allowed when "
+        "the day began."
     ]
 
 

@@ -421,11 +421,6 @@ def missed_logs(last: int) -> str:
     )
 
 
-def _lower(name: str) -> str:
-    """ "Plank" → "plank" inside a sentence, but "HIIT" stays."""
-    return name[:1].lower() + name[1:] if name[1:2].islower() else name
-
-
 def escalation_reason(rule: str, anchor_day: int, detail: str, g: Guideline) -> str:
     """Why an open escalation is open, for the plan's reasons."""
     since = when(anchor_day)
@@ -445,9 +440,11 @@ def escalation_reason(rule: str, anchor_day: int, detail: str, g: Guideline) -> 
         "MISSED_LOGS": f"You have not logged your pain since {since}.",
         # Judged against the plan at the end of the day before (GUIDELINES), which differs
         # from the day's own plan when a stage begins that day.
+        # The activity's catalogue name as it is, in brackets: names are singular or plural
+        # ("Isometric core exercises") and some are proper ("Russian twist").
         "NON_ADHERENCE": (
-            f"Your {_lower(detail) or 'workout'} on {since} was more than your plan allowed "
-            "when the day began."
+            f"Your workout on {since}{f' ({detail})' if detail else ''} went beyond what your "
+            "plan allowed when the day began."
         ),
         "LOAD_SPIKE": f"Your training load jumped in the week of {since}.",
     }
