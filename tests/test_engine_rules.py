@@ -1480,7 +1480,26 @@ def test_flare_warning_names_the_overridden_flare_minimum() -> None:
 def test_rest_exit_advice_names_the_overridden_improved_max() -> None:
     g = guideline_with_overrides({"improved_max": 3})
     text = next(i.text for i in evaluate(history(sharp(D)), D, g).advice if "two latest" in i.text)
-    assert "are 3 or lower" in text
+    assert "once your pain is 3 or lower on the two latest days" in text
+
+
+def test_rest_exit_wording_counts_logged_days_not_entries() -> None:
+    # REST_EXIT reads the two latest logged DAYS, each by its highest score. A 4 yesterday
+    # and two entries of 1 today is not an exit, though the two latest entries are both 1.
+    records = history(sharp(D), daily(day(1), [1] * 4), entry(day(5), 4), daily(day(6), [1]))
+    records = history(records, entry(day(6), 1))
+    plan = evaluate(records, day(6))  # rest day 7
+    assert (plan.phase, plan.day_in_phase) == ("rest", 7)
+    (text,) = [t for t in advice_of(plan, "ACUTE_ONSET") if "returning to exercise once" in t]
+    assert "once your pain is 2 or lower on the two latest days you logged it, both within " in text
+    assert "the last 3 days (each day counts by its highest score)" in text
+    assert "logs" not in text
+    settled = evaluate(history(records, entry(day(7), 1)), day(7))
+    assert settled.phase == "return"
+    assert reason_of(settled, "REST_EXIT") == [
+        "Your pain settled (2 or lower on the two latest days you logged it), so you started "
+        "returning to exercise on 27 March 2025."
+    ]
 
 
 def test_rest_min_after_a_flare_names_the_overridden_flare_minimum() -> None:
@@ -1899,7 +1918,7 @@ def test_rest_exit_condition_names_the_three_day_window() -> None:
     # "both lie within D−2…D": the last 3 days, today included.
     plan = evaluate(history(sharp(D)), D)
     assert any(
-        "once your two latest logs, both from the last 3 days, are 2 or lower" in text
+        "on the two latest days you logged it, both within the last 3 days" in text
         for text in advice_of(plan, "ACUTE_ONSET")
     )
 

@@ -209,8 +209,9 @@ def rest_min(
 
 def rest_exit_condition(g: Guideline) -> str:
     return (
-        f"Log your pain every day. You can start returning to exercise once your two latest "
-        f"logs, both from the last {g.exit_window_days + 1} days, are {g.improved_max} or lower. "
+        f"Log your pain every day. You can start returning to exercise once your pain is "
+        f"{g.improved_max} or lower on the two latest days you logged it, both within the last "
+        f"{g.exit_window_days + 1} days (each day counts by its highest score). "
         f"If your pain has not settled after {g.rest_max_days} days of rest, you will be asked "
         f"to see a doctor.{note(g, 'improved_max', 'rest_max_days')}"
     )
@@ -258,8 +259,8 @@ def return_reason(rule: str, day: int, g: Guideline, restart_stage: int | None =
     if rule == "CLEARANCE":
         return f"A doctor's clearance dated {when(day)} let you start returning to exercise."
     text = (
-        f"Your pain settled (your two latest logs were {g.improved_max} or lower), so you "
-        f"started returning to exercise on {when(day)}."
+        f"Your pain settled ({g.improved_max} or lower on the two latest days you logged it), "
+        f"so you started returning to exercise on {when(day)}."
     )
     if restart_stage is not None:
         text += (
