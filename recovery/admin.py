@@ -28,6 +28,7 @@ from recovery.models import (
     GuidelineOverride,
     PainEntry,
     PlanSnapshot,
+    RecordedModel,
     Workout,
 )
 from recovery.validators import check_record_date
@@ -80,6 +81,8 @@ class RefreshPlanOnSaveMixin(LinkedPatientsOnlyMixin):
 
     def save_model(self, request, obj, form, change) -> None:
         with services.histories_change(self._patients_of(obj, change)):
+            if not change and isinstance(obj, RecordedModel):
+                obj.created_at = timezone.now()  # recorded under the lock, as the API does
             super().save_model(request, obj, form, change)
 
     def delete_model(self, request, obj) -> None:

@@ -299,11 +299,22 @@ def _record_create(
     apply: Callable[[_Record, Mapping[str, object]], None],
 ) -> _Record:
     """Apply `fields` to the new record and save it. Applied under the lock, so the date is
-    checked against the patient's today as stored then (see `_time_zones_as_stored`)."""
+    checked against the patient's today as stored then (see `_time_zones_as_stored`), and
+    the record is stamped recorded then (see `_stamp_recorded`)."""
     with history_change(record.patient, dated=[fields["date"]]):  # type: ignore[list-item]
         apply(record, fields)
+        _stamp_recorded(record)
         record.save()
     return record
+
+
+def _stamp_recorded(record: PainEntry | Workout | Clearance) -> None:
+    """Set a new record's `created_at`, the recorded order the engine replays within a day,
+    to now; call it under the patient's lock. The model's default is the moment the row was
+    built, before the request waited for the lock: a request that built its row earlier
+    but took the lock later (a red flag saved just after a clearance committed) would be
+    replayed before a record that committed first."""
+    record.created_at = timezone.now()
 
 
 def _record_update(
@@ -473,6 +484,7 @@ def clearance_record(
     )
     with history_change(patient, dated=[cleared_on]):
         check_record_date(cleared_on, patient=patient, field="cleared_on")  # today as stored
+        _stamp_recorded(clearance)
         clearance.save()
     return clearance
 

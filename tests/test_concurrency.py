@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from accounts.models import CareLink, Invitation, User
 from accounts.services import invitation_accept, user_update
 from recovery import jobs, selectors, services
-from recovery.models import GuidelineOverride, PainEntry, PlanSnapshot
+from recovery.models import Clearance, GuidelineOverride, PainEntry, PlanSnapshot
 from tests.conftest import make_user
 from tests.services import needs_service
 
@@ -224,3 +224,40 @@ def test_two_patients_accepting_one_code_at_once_link_only_the_first(therapist):
 
     assert outcome["bob"] == {"code": ["This code is not valid, already used, or expired."]}
     assert list(CareLink.objects.values_list("patient_id", flat=True)) == [alice.id]
+
+
+def test_a_red_flag_saved_after_a_clearance_committed_is_replayed_after_it(
+    patient, therapist, today
+):
+    """Within a day the engine replays records in the order they were recorded (created_at).
+    A red flag whose save waited for the patient's lock while a therapist's clearance was
+    recorded and committed is recorded after the clearance: the review it starts must stand
+    (GUIDELINES: a clearance recorded before a red flag does not clear it)."""
+    services.pain_entry_create(
+        patient=patient, date=today - dt.timedelta(days=1), score=5, region="lower_back",
+        character="ache", onset="unrelated", red_flags=["leg_numbness"],
+    )  # fmt: skip
+    assert PlanSnapshot.objects.get(patient=patient).phase == "medical_review"
+
+    @contextmanager
+    def clearance_while_the_red_flag_waits() -> Iterator[None]:
+        with transaction.atomic():
+            services.lock_patients([patient.id])
+            yield  # the red flag's save is now waiting on the lock
+            services.clearance_record(patient=patient, cleared_on=today, therapist=therapist)
+
+    def red_flag() -> None:
+        services.pain_entry_create(
+            patient=patient, date=today, score=5, region="lower_back", character="ache",
+            onset="unrelated", red_flags=["leg_weakness"],
+        )  # fmt: skip
+
+    while_the_first_holds_its_locks(clearance_while_the_red_flag_waits, red_flag)
+
+    clearance = Clearance.objects.get(patient=patient)
+    entry = PainEntry.objects.get(patient=patient, date=today)
+    assert entry.created_at > clearance.created_at  # committed after it, so recorded after it
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    replayed = selectors.plan_for(patient=patient, on_date=today)
+    assert (snapshot.phase, snapshot.escalation_level) == ("medical_review", "urgent")
+    assert (replayed.phase, replayed.escalation_level) == ("medical_review", "urgent")
