@@ -585,6 +585,27 @@ def _pain_form(patient, day, **fields) -> dict:
     }  # fmt: skip
 
 
+def test_an_admin_add_is_recorded_when_it_takes_the_patients_lock(
+    staff_client, patient, today, monkeypatch
+):
+    # created_at is the order the engine replays a day's records in; an add that waited for
+    # the lock while another save committed must come after it (as in the API's creates).
+    locked_at = timezone.now() + dt.timedelta(minutes=5)
+    lock_patients = services.lock_patients
+
+    def lock_later(*args, **kwargs):
+        traveller.move_to(locked_at)  # the form was built; the lock is granted 5 minutes on
+        return lock_patients(*args, **kwargs)
+
+    monkeypatch.setattr(services, "lock_patients", lock_later)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        response = staff_client.post(
+            reverse("admin:recovery_painentry_add"), _pain_form(patient, today)
+        )
+    assert response.status_code == 302
+    assert PainEntry.objects.get(patient=patient).created_at == locked_at
+
+
 def _red_flag_entry(patient, day):
     return services.pain_entry_create(
         patient=patient, date=day, score=5, region="neck", character="ache", onset="unrelated",
