@@ -546,3 +546,40 @@ def test_a_back_filled_streak_records_the_day_it_fired_and_that_it_had_already_c
     )
     assert rows == [(today - dt.timedelta(days=4), today - dt.timedelta(days=1), False)]
     assert PlanSnapshot.objects.get(patient=patient).escalation_level == "none"
+
+
+# --- Recorded order --------------------------------------------------------------------
+
+RECORD_CREATES = {
+    "pain entry": lambda patient, day, therapist: add_pain(patient, day, 3),
+    "workout": lambda patient, day, therapist: services.workout_create(
+        patient=patient,
+        date=day,
+        activity=Activity.objects.get(slug="walking"),
+        duration_min=30,
+        rpe=3,
+    ),
+    "clearance": lambda patient, day, therapist: services.clearance_record(
+        patient=patient, cleared_on=day, therapist=therapist
+    ),
+}
+
+
+@pytest.mark.parametrize("create", RECORD_CREATES.values(), ids=RECORD_CREATES.keys())
+def test_a_new_record_is_recorded_when_its_save_takes_the_patients_lock(
+    patient, therapist, monkeypatch, create
+):
+    # created_at orders a day's records for the replay: a save that waited for the lock
+    # while another committed comes after it (test_concurrency shows it on PostgreSQL).
+    locked_at = NOON_UTC + dt.timedelta(minutes=5)
+    lock_patients = services.lock_patients
+
+    def lock_later(*args, **kwargs):
+        traveller.move_to(locked_at)  # the row was built at noon; the lock comes 5 minutes on
+        return lock_patients(*args, **kwargs)
+
+    monkeypatch.setattr(services, "lock_patients", lock_later)
+    with time_machine.travel(NOON_UTC, tick=False) as traveller:
+        record = create(patient, NOON_UTC.date(), therapist)
+    record.refresh_from_db()
+    assert record.created_at == locked_at
