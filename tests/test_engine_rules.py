@@ -527,6 +527,24 @@ def test_a_restarted_rest_minimum_past_rest_max_does_not_promise_a_return() -> N
     )
 
 
+def test_a_restarted_rest_minimum_past_rest_max_names_both_overridden_values() -> None:
+    # The plan names every overridden value it words (GUIDELINES.md): here the longest rest
+    # as well as the minimum. The minimum of 8 counts from day 9, to rest day 17, past
+    # rest day 14, when REST_MAX (13 days) sends the patient to a doctor.
+    g = guideline_with_overrides({"rest_min_days": 8, "rest_max_days": 13})
+    records = history(sharp(D), daily(day(1), [5] * 8), sharp(day(9), 8), daily(day(10), [1] * 6))
+    plan = evaluate(records, day(11), g)  # rest day 12
+    assert reason_of(plan, "REST_MIN") == [
+        f"Sharp or severe pain during or after exercise on {when(day(9).toordinal())} may be "
+        "a new injury, so your minimum rest of 8 days counts again from that day. That runs "
+        "past your longest rest of 13 days, so on rest day 14 you will be asked to see a "
+        "doctor before you return to exercise (today is rest day 12). Your therapist set "
+        "your minimum rest after an injury to 8 days (usually 7 days). Your therapist set "
+        "your longest rest before a doctor's review to 13 days (usually 14 days)."
+    ]
+    assert evaluate(records, day(13), g).phase == "medical_review"  # rest day 14, as it says
+
+
 def test_a_new_injury_in_a_flare_rest_needs_the_full_rest_minimum() -> None:
     start = day(-40)
     flare_day = start + timedelta(days=RETURN_STARTS + 5)  # return stage 1
@@ -1314,6 +1332,26 @@ def test_load_cap_advice_promises_growth_only_to_a_number_above_todays() -> None
     assert text == (
         "Keep this week's training load under 10 (effort 0–10 × minutes, added up over the "
         "week). That is the full limit: it grows no further."
+    )
+
+
+def test_load_cap_advice_promises_growth_when_it_reads_one_below_the_full_limit() -> None:
+    # A baseline of 152 / 4 = 38 AU: in week 8 the cap is 38 × 0.5 × 1.1^7 ≈ 37.03, read as
+    # 37. The limit still grows, to 38, so the advice must not call 37 the full limit.
+    g = guideline_with_overrides({"stage_days": 28})  # a 12-week return
+    start = day(-100)
+    baseline = [
+        workout(start - timedelta(days=10), "walking", 76, 1),
+        workout(start - timedelta(days=5), "walking", 76, 1),
+    ]
+    on = start + timedelta(days=RETURN_STARTS + 7 * 7 + 3)  # week 8 of the return
+    plan = evaluate(history(baseline, into_return(start, 99)), on, g)
+    assert plan.phase == "return"
+    assert plan.weekly_load_cap == pytest.approx(38 * 0.5 * 1.1**7)
+    (text,) = [i.text for i in plan.advice if "training load" in i.text]
+    assert text == (
+        "Keep this week's training load under 37 (effort 0–10 × minutes, added up over the "
+        "week). The limit grows by 10% each week, up to 38."
     )
 
 
