@@ -613,6 +613,24 @@ def _red_flag_entry(patient, day):
     )  # fmt: skip
 
 
+def test_an_admin_edit_keeps_the_records_place_in_the_recorded_order(
+    staff_client, patient, therapist, today
+):
+    # A clearance recorded after a same-day red flag clears it (GUIDELINES.md, Order); an
+    # edit of the red flag later on must not move it after the clearance and reopen review.
+    entry = _red_flag_entry(patient, today)
+    services.clearance_record(patient=patient, cleared_on=today, therapist=therapist)
+    recorded_at = PainEntry.objects.get(pk=entry.pk).created_at
+    assert PlanSnapshot.objects.get(patient=patient).phase == "return"
+    change = reverse("admin:recovery_painentry_change", args=[entry.pk])
+    form = _pain_form(patient, today, score=5, night_pain="on", notes="woke twice")
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=5)):
+        assert staff_client.post(change, form).status_code == 302
+    entry.refresh_from_db()
+    assert (entry.notes, entry.night_pain, entry.created_at) == ("woke twice", True, recorded_at)
+    assert PlanSnapshot.objects.get(patient=patient).phase == "return"
+
+
 # The admin's patient picker is limited to patients.
 def test_admin_refuses_a_pain_entry_for_a_therapist(staff_client, therapist, today):
     response = staff_client.post(

@@ -326,6 +326,16 @@ def test_an_unlinked_id_is_404_before_the_body_is_judged(world, body, target):
     assert stored_rows() == before
 
 
+@pytest.mark.parametrize(
+    "path", ["", "pain-logs/", "workouts/", "plan/", "clearances/", "overrides/"]
+)
+def test_a_patient_id_that_is_not_a_number_is_404(world, path):
+    # {id} is an integer in every patient path, as the schema says: no lookup by text.
+    theo = client_for(world.users["theo"])
+    response = theo.get(f"{API}/patients/alice/{path}")
+    assert response.status_code == 404
+
+
 def test_acknowledging_a_stranger_escalation_stores_no_acknowledgement(world):
     theo = client_for(world.users["theo"])
 
