@@ -76,7 +76,7 @@ def test_the_suite_keeps_its_broker_mail_and_schedule_out_of_the_projects_var():
         own.append(Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
     if not settings.EMAIL_HOST:
         own.append(Path(settings.EMAIL_FILE_PATH))
-    assert [path for path in own if path.is_relative_to(shared)] == []
+    assert [path for path in own if path.resolve().is_relative_to(shared.resolve())] == []
 
 
 def test_the_models_have_no_change_without_its_migration(db):
