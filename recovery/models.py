@@ -139,7 +139,9 @@ class Activity(models.Model):
 
 
 class RecordedModel(models.Model):
-    """A patient's dated record. `created_at` is the recorded order the engine replays."""
+    """A patient's dated record. `created_at` is the recorded order the engine replays: the
+    services set it under the patient's lock when the record is saved, and again when an
+    edit changes what a pain entry reports (`services.PAIN_REPORTED_FIELDS`)."""
 
     patient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"

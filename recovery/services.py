@@ -321,12 +321,19 @@ def _record_update(
     record: _Record,
     fields: Mapping[str, object],
     apply: Callable[[_Record, Mapping[str, object]], None],
+    *,
+    reported: Collection[str] = (),
 ) -> _Record:
-    """Apply `fields` (with `apply`) to the record as stored under the lock, and return it."""
+    """Apply `fields` (with `apply`) to the record as stored under the lock, and return it.
+    An edit that changes any of the `reported` fields records the record anew (see
+    `PAIN_REPORTED_FIELDS`)."""
     with history_change(record.patient) as change:
         record = _as_stored(record)
         change.touches(record.date)
+        before = [getattr(record, name) for name in reported]
         apply(record, fields)
+        if before != [getattr(record, name) for name in reported]:
+            _stamp_recorded(record)
         change.touches(record.date)
         record.save()
     return record
@@ -370,6 +377,12 @@ def checkpoints_forget() -> int:
 # --- Pain entries -----------------------------------------------------------------------
 
 _PAIN_FIELDS = {"date", "score", "region", "character", "onset", "red_flags", "notes"}
+# What the rules read of an entry. An edit to any of these reports the pain anew, so it is
+# recorded at the edit: GUIDELINES orders a day's records by when they were recorded, and a
+# red flag added to this morning's entry after a clearance was recorded after it, so that
+# clearance must not clear it (the safer reading). An edit of the notes or region alone
+# keeps the entry's place.
+PAIN_REPORTED_FIELDS = ("date", "score", "character", "onset", *RedFlag.values)
 
 
 def _apply_pain_fields(entry: PainEntry, fields: Mapping[str, object]) -> None:
@@ -410,7 +423,7 @@ def pain_entry_create(
 
 
 def pain_entry_update(*, entry: PainEntry, **fields: object) -> PainEntry:
-    return _record_update(entry, fields, _apply_pain_fields)
+    return _record_update(entry, fields, _apply_pain_fields, reported=PAIN_REPORTED_FIELDS)
 
 
 def pain_entry_delete(*, entry: PainEntry) -> None:

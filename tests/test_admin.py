@@ -631,6 +631,22 @@ def test_an_admin_edit_keeps_the_records_place_in_the_recorded_order(
     assert PlanSnapshot.objects.get(patient=patient).phase == "return"
 
 
+def test_an_admin_edit_adding_a_red_flag_records_the_entry_anew(
+    staff_client, patient, therapist, today
+):
+    # As in the API (services.PAIN_REPORTED_FIELDS): the red flag is reported after the
+    # clearance, so the clearance recorded before it does not clear it.
+    entry = _red_flag_entry(patient, today)
+    services.clearance_record(patient=patient, cleared_on=today, therapist=therapist)
+    recorded_at = PainEntry.objects.get(pk=entry.pk).created_at
+    change = reverse("admin:recovery_painentry_change", args=[entry.pk])
+    form = _pain_form(patient, today, score=5, night_pain="on", leg_weakness="on")
+    assert staff_client.post(change, form).status_code == 302
+    assert PainEntry.objects.get(pk=entry.pk).created_at > recorded_at
+    snapshot = PlanSnapshot.objects.get(patient=patient)
+    assert (snapshot.phase, snapshot.escalation_level) == ("medical_review", "urgent")
+
+
 # The admin's patient picker is limited to patients.
 def test_admin_refuses_a_pain_entry_for_a_therapist(staff_client, therapist, today):
     response = staff_client.post(

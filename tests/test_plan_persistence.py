@@ -583,3 +583,35 @@ def test_a_new_record_is_recorded_when_its_save_takes_the_patients_lock(
         record = create(patient, NOON_UTC.date(), therapist)
     record.refresh_from_db()
     assert record.created_at == locked_at
+
+
+def _cleared_this_morning(patient, patient_client, therapist, today) -> dict:
+    """Yesterday's red flag, this morning's plain entry, then a therapist's clearance today."""
+    log_pain(patient_client, today - dt.timedelta(days=1), 4, red_flags=["night_pain"])
+    entry = log_pain(patient_client, today, 3)
+    services.clearance_record(patient=patient, cleared_on=today, therapist=therapist)
+    assert PlanSnapshot.objects.get(patient=patient).phase == "return"
+    return entry
+
+
+@pytest.mark.parametrize(
+    ("edit", "phase"),
+    [
+        ({"red_flags": ["leg_weakness"]}, "medical_review"),  # reported after the clearance
+        ({"score": 9, "character": "sharp"}, "medical_review"),  # an emergency, reported now
+        ({"notes": "after the school run"}, "return"),  # the report itself is unchanged
+        ({"region": "neck"}, "return"),
+    ],
+)
+def test_an_edit_that_changes_the_report_records_the_entry_anew(
+    patient, patient_client, therapist, today, edit, phase
+):
+    entry = _cleared_this_morning(patient, patient_client, therapist, today)
+    recorded_at = PainEntry.objects.get(pk=entry["id"]).created_at
+
+    response = patient_client.patch(f"/api/v1/pain-logs/{entry['id']}/", edit, format="json")
+
+    assert response.status_code == 200, response.content
+    assert PlanSnapshot.objects.get(patient=patient).phase == phase
+    moved = PainEntry.objects.get(pk=entry["id"]).created_at > recorded_at
+    assert moved is (phase == "medical_review")
