@@ -28,7 +28,6 @@ from recovery.models import (
     GuidelineOverride,
     PainEntry,
     PlanSnapshot,
-    RecordedModel,
     Workout,
 )
 from recovery.validators import check_record_date
@@ -81,18 +80,9 @@ class RefreshPlanOnSaveMixin(LinkedPatientsOnlyMixin):
 
     def save_model(self, request, obj, form, change) -> None:
         with services.histories_change(self._patients_of(obj, change)):
-            if self._recorded_anew(obj, form, change):
-                obj.created_at = timezone.now()  # recorded under the lock, as the API does
+            # Recorded under the lock, as the API's saves are.
+            services.stamp_if_recorded_anew(obj, changed=form.changed_data if change else None)
             super().save_model(request, obj, form, change)
-
-    @staticmethod
-    def _recorded_anew(obj, form, change: bool) -> bool:
-        """A new record, or a pain entry whose report changed (or moved to another
-        patient), as `services.PAIN_REPORTED_FIELDS` says."""
-        if not change:
-            return isinstance(obj, RecordedModel)
-        reported = {"patient", *services.PAIN_REPORTED_FIELDS}
-        return isinstance(obj, PainEntry) and not reported.isdisjoint(form.changed_data)
 
     def delete_model(self, request, obj) -> None:
         with services.histories_change([obj.patient]):

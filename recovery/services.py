@@ -38,6 +38,7 @@ from recovery.models import (
     GuidelineOverride,
     PainEntry,
     PlanSnapshot,
+    RecordedModel,
     RedFlag,
     Workout,
 )
@@ -300,40 +301,47 @@ def _record_create(
 ) -> _Record:
     """Apply `fields` to the new record and save it. Applied under the lock, so the date is
     checked against the patient's today as stored then (see `_time_zones_as_stored`), and
-    the record is stamped recorded then (see `_stamp_recorded`)."""
+    the record is stamped recorded then (see `stamp_if_recorded_anew`)."""
     with history_change(record.patient, dated=[fields["date"]]):  # type: ignore[list-item]
         apply(record, fields)
-        _stamp_recorded(record)
+        stamp_if_recorded_anew(record)
         record.save()
     return record
 
 
-def _stamp_recorded(record: PainEntry | Workout | Clearance) -> None:
-    """Set a new record's `created_at`, the recorded order the engine replays within a day,
-    to now; call it under the patient's lock. The model's default is the moment the row was
-    built, before the request waited for the lock: a request that built its row earlier
-    but took the lock later (a red flag saved just after a clearance committed) would be
-    replayed before a record that committed first."""
-    record.created_at = timezone.now()
+def stamp_if_recorded_anew(record: object, *, changed: Collection[str] | None = None) -> None:
+    """Call under the patient's lock, just before saving `record` (new when `changed` is
+    None, else the names of the fields an edit changed): set `created_at`, the recorded
+    order the engine replays within a day, to now for a new record and for a pain entry
+    whose report changed (`PAIN_REPORTED_FIELDS`) or that moved to another patient.
+
+    The model's default is the moment the row was built, before the request waited for the
+    lock: a request that built its row earlier but took the lock later (a red flag saved
+    just after a clearance committed) would be replayed before a record that committed first.
+    """
+    if not isinstance(record, RecordedModel):
+        return
+    if changed is None or (
+        isinstance(record, PainEntry) and not {"patient", *PAIN_REPORTED_FIELDS}.isdisjoint(changed)
+    ):
+        record.created_at = timezone.now()
 
 
 def _record_update(
     record: _Record,
     fields: Mapping[str, object],
     apply: Callable[[_Record, Mapping[str, object]], None],
-    *,
-    reported: Collection[str] = (),
 ) -> _Record:
-    """Apply `fields` (with `apply`) to the record as stored under the lock, and return it.
-    An edit that changes any of the `reported` fields records the record anew (see
-    `PAIN_REPORTED_FIELDS`)."""
+    """Apply `fields` (with `apply`) to the record as stored under the lock, and return it."""
     with history_change(record.patient) as change:
         record = _as_stored(record)
         change.touches(record.date)
-        before = [getattr(record, name) for name in reported]
+        before = _field_values(record)
         apply(record, fields)
-        if before != [getattr(record, name) for name in reported]:
-            _stamp_recorded(record)
+        after = _field_values(record)
+        stamp_if_recorded_anew(
+            record, changed=[name for name in after if after[name] != before[name]]
+        )
         change.touches(record.date)
         record.save()
     return record
@@ -344,6 +352,10 @@ def _record_delete(record: _Record) -> None:
         record = _as_stored(record)
         change.touches(record.date)
         record.delete()
+
+
+def _field_values(record: RecordedModel) -> dict[str, object]:
+    return {field.name: getattr(record, field.attname) for field in record._meta.concrete_fields}
 
 
 def _check_date_sent(record: _Record, fields: Mapping[str, object]) -> None:
@@ -423,7 +435,7 @@ def pain_entry_create(
 
 
 def pain_entry_update(*, entry: PainEntry, **fields: object) -> PainEntry:
-    return _record_update(entry, fields, _apply_pain_fields, reported=PAIN_REPORTED_FIELDS)
+    return _record_update(entry, fields, _apply_pain_fields)
 
 
 def pain_entry_delete(*, entry: PainEntry) -> None:
@@ -497,7 +509,7 @@ def clearance_record(
     )
     with history_change(patient, dated=[cleared_on]):
         check_record_date(cleared_on, patient=patient, field="cleared_on")  # today as stored
-        _stamp_recorded(clearance)
+        stamp_if_recorded_anew(clearance)
         clearance.save()
     return clearance
 

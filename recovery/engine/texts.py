@@ -186,23 +186,21 @@ def rest_min(
         f"you can start returning to exercise on rest day {minimum} at the earliest (today is "
         f"rest day {rest_day})."
     )
-    if since is not None and minimum > g.rest_max_days + 1:
-        # REST_EXIT can come no earlier than REST_MAX's day (rest day rest_max_days + 1,
-        # when REST_EXIT is checked first): the rest ends in a doctor's review.
-        return (
-            f"Sharp or severe pain during or after exercise on {when(since)} may be a new "
-            f"injury, so your minimum rest of {g.rest_min_days} days counts again from that "
-            f"day. That runs past your longest rest of {g.rest_max_days} days, so on rest day "
-            f"{g.rest_max_days + 1} you will be asked to see a doctor before you return to "
-            f"exercise (today is rest day {rest_day})."
-            f"{note(g, 'rest_min_days', 'rest_max_days')}"
-        )
     if since is not None:
-        return (
+        restarted = (
             f"Sharp or severe pain during or after exercise on {when(since)} may be a new "
-            f"injury, so your minimum rest of {g.rest_min_days} days counts again from that "
-            f"day: {earliest}{note(g, 'rest_min_days')}"
+            f"injury, so your minimum rest of {g.rest_min_days} days counts again from that day"
         )
+        if minimum > g.rest_max_days + 1:
+            # REST_EXIT can come no earlier than REST_MAX's day (rest day rest_max_days + 1,
+            # when REST_EXIT is checked first): the rest ends in a doctor's review.
+            return (
+                f"{restarted}. That runs past your longest rest of {g.rest_max_days} days, so "
+                f"on rest day {g.rest_max_days + 1} you will be asked to see a doctor before "
+                f"you return to exercise (today is rest day {rest_day})."
+                f"{note(g, 'rest_min_days', 'rest_max_days')}"
+            )
+        return f"{restarted}: {earliest}{note(g, 'rest_min_days')}"
     name = "rest_after_flare_days" if after_flare else "rest_min_days"
     return f"Keep resting: {earliest}{note(g, name)}"
 
@@ -298,21 +296,20 @@ def load_cap(cap: float, full: float, g: Guideline) -> str:
     """`full`: the cap's ceiling (the baseline), which it reaches and then keeps. Both are
     rounded down, so the number a patient reads is never above the limit. A limit below 1
     (a baseline of effort-0 workouts) leaves room only for effort 0: loads are whole numbers."""
-    if math.floor(cap) < 1:
+    shown, ceiling = math.floor(cap), math.floor(full)
+    if shown < 1:
         text = (
             "Keep this week's training load at 0 (effort 0–10 × minutes, added up over the "
             "week): only workouts at an effort of 0 fit."
         )
     else:
         text = (
-            f"Keep this week's training load under {math.floor(cap)} (effort 0–10 × minutes, "
-            "added up over the week)."
+            f"Keep this week's training load under {shown} (effort 0–10 × minutes, added up "
+            "over the week)."
         )
     # Compared as the patient reads them: a cap that grows by less than 1 AU grows no further.
-    if math.floor(cap) < math.floor(full):
-        text += (
-            f" The limit grows by {percent(g.weekly_increase)} each week, up to {math.floor(full)}."
-        )
+    if shown < ceiling:
+        text += f" The limit grows by {percent(g.weekly_increase)} each week, up to {ceiling}."
     else:
         text += " That is the full limit: it grows no further."
     return text + note(g, "weekly_increase")
